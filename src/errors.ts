@@ -1,0 +1,44 @@
+/**
+ * The few error classes of alert-capture. Each has a reason to exist: the HTTP adapter maps
+ * {@link RequestError} to its status, {@link ConfigError} stops the app with every bad setting named,
+ * and {@link TransientError} tells the orchestration to leave work `pending` for the poller.
+ */
+
+/** A problem with what a caller sent: mapped to an HTTP status and an ARM-style error body. */
+export class RequestError extends Error {
+  override readonly name = 'RequestError';
+  constructor(
+    /** HTTP status to answer with (4xx, or 503 for a ledger outage). */
+    readonly status: number,
+    /** ARM-style error code, e.g. `UnsupportedMediaType`. */
+    readonly code: string,
+    message: string,
+    /** Optional ARM-style details (e.g. zod issues). */
+    readonly details?: ReadonlyArray<{ code: string; message: string; target?: string }>,
+    /** Extra response headers, e.g. `Retry-After`. */
+    readonly headers?: Readonly<Record<string, string>>,
+  ) {
+    super(message);
+  }
+}
+
+/** One or more app settings are missing or invalid. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid app settings:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+/** A failure worth retrying later (throttling, 5xx, reset, timeout): work stays `pending`. */
+export class TransientError extends Error {
+  override readonly name = 'TransientError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Normalises anything caught into a message that is safe to log. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

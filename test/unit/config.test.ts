@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, SETTING_NAMES } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import sample from '../../local.settings.sample.json' with { type: 'json' };
+
+const SUB = '/subscriptions/00000000-0000-0000-0000-000000000000';
+const minimal = {
+  CAPTURE_STORAGE_ACCOUNT_ID: `${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/capstore`,
+  ALLOWED_SCOPES: SUB,
+  LEDGER_STORAGE_ACCOUNT_NAME: 'appstore',
+};
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the defaults DESIGN.md gives', () => {
+    const config = loadConfig(minimal);
+    expect(config.captureSessionBudget).toBe(10);
+    expect(config.captureTimeLimitSeconds).toBe(300);
+    expect(config.armEndpoint).toBe('https://management.azure.com');
+    expect(config.stopOnResolve).toBe(false);
+    expect(config.captureFilters).toEqual([]);
+    expect(config.allowedScopes).toEqual([SUB]);
+    expect(config.ledger).toEqual({
+      accountName: 'appstore',
+      connectionString: undefined,
+      tableName: 'captures',
+    });
+  });
+
+  it('reports every bad setting at once, naming each and what was found', () => {
+    const problems = problemsOf({
+      CAPTURE_SESSION_BUDGET: 'ten',
+      CAPTURE_FILTERS: '{not json',
+      ARM_ENDPOINT: 'http://insecure.example',
+    });
+    const text = problems.join('\n');
+    for (const name of [
+      'CAPTURE_STORAGE_ACCOUNT_ID',
+      'ALLOWED_SCOPES',
+      'CAPTURE_SESSION_BUDGET',
+      'CAPTURE_FILTERS',
+      'ARM_ENDPOINT',
+    ]) {
+      expect(text).toContain(name);
+    }
+    expect(text).toContain('found "ten"');
+  });
+
+  it('asks for ledger storage by account name or connection string', () => {
+    const { LEDGER_STORAGE_ACCOUNT_NAME: _, ...withoutLedger } = minimal;
+    expect(problemsOf(withoutLedger).join()).toMatch(
+      /LEDGER_STORAGE_ACCOUNT_NAME.*LEDGER_STORAGE_CONNECTION_STRING/,
+    );
+  });
+
+  it('never echoes a webhook URL or connection string, which may hold a secret', () => {
+    const problems = problemsOf({ ...minimal, NOTIFY_SLACK_WEBHOOK_URL: 'not a url?sig=SECRET' });
+    expect(problems.join()).not.toContain('SECRET');
+  });
+
+  it('rejects a scope that is neither a subscription nor a resource group', () => {
+    const problems = problemsOf({ ...minimal, ALLOWED_SCOPES: `${SUB}/resourceGroups/rg/providers/x/y/z` });
+    expect(problems.join()).toContain('ALLOWED_SCOPES');
+  });
+
+  it('parses lists of scopes, "*" and filter JSON', () => {
+    const config = loadConfig({
+      ...minimal,
+      ALLOWED_SCOPES: `${SUB}/resourceGroups/Prod-RG, *`,
+      CAPTURE_FILTERS: '[{"protocol":"TCP","remotePort":"443"}]',
+      STOP_ON_RESOLVE: 'True',
+    });
+    expect(config.allowedScopes).toEqual([`${SUB}/resourcegroups/prod-rg`, '*']);
+    expect(config.captureFilters).toEqual([{ protocol: 'TCP', remotePort: '443' }]);
+    expect(config.stopOnResolve).toBe(true);
+  });
+
+  it('refuses a default duration above the configured maximum', () => {
+    const problems = problemsOf({
+      ...minimal,
+      CAPTURE_TIME_LIMIT_SECONDS: '4000',
+      CAPTURE_MAX_TIME_LIMIT_SECONDS: '600',
+    });
+    expect(problems.join()).toContain('CAPTURE_TIME_LIMIT_SECONDS');
+  });
+
+  it("knows exactly the settings local.settings.sample.json sets (besides the host's own)", () => {
+    const hostSettings = [
+      'FUNCTIONS_WORKER_RUNTIME',
+      'AzureWebJobsStorage',
+      'AzureWebJobsFeatureFlags',
+      'IDENTITY_ENDPOINT',
+      'IDENTITY_HEADER',
+      'NODE_EXTRA_CA_CERTS',
+    ];
+    const sampleNames = Object.keys(sample.Values).filter((n) => !hostSettings.includes(n));
+    expect([...sampleNames].sort()).toEqual([...SETTING_NAMES].sort());
+  });
+});
