@@ -1,0 +1,20 @@
+// Assigns the capture operator role on one resource group: a monitored one, or the Network Watcher resource group
+// of a subscription monitored only through resource groups (packet captures live under the regional watcher).
+targetScope = 'resourceGroup'
+
+@description('Principal id of the function app\'s system-assigned identity.')
+param principalId string
+
+@description('GUID of the custom capture operator role (captureRoles.bicep).')
+param roleGuid string
+
+resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(resourceGroup().id, principalId, roleGuid)
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    // Resolved in this subscription: a custom role is one tenant-wide object, reachable from any of its
+    // assignable scopes.
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleGuid)
+  }
+}
