@@ -1,0 +1,95 @@
+import { redact, stripQuery } from '../logger.js';
+import type { CaptureSummary, ConversationStat } from '../pcap/types.js';
+
+/** How many conversations a message carries: the on-call person reads the top ones, the file has the rest. */
+export const MAX_NOTIFIED_CONVERSATIONS = 10;
+
+/**
+ * One message per capture attempt, sent when the capture ends (`capture.completed`) or cannot be made or
+ * fails (`capture.failed`). The generic JSON webhook receives exactly this object (see {@link toWebhookPayload});
+ * Teams and Slack receive a rendering of it.
+ */
+export interface CaptureNotification {
+  /** `capture.completed`: the capture ran and stopped (a file should exist); `capture.failed`: it did not. */
+  type: 'capture.completed' | 'capture.failed';
+  /**
+   * Stable per capture attempt (e.g. `${alertId}:${captureName}`, see {@link captureIdempotencyKey}) and the same
+   * on every retry, so receivers can drop duplicates. Sent as the `Idempotency-Key` header of the generic webhook
+   * and shown in every Teams/Slack message.
+   */
+  idempotencyKey: string;
+  capture: {
+    /** Packet capture resource name, e.g. `ac-vm1`. */
+    name?: string;
+    /** Packet capture ARM resource id. */
+    id?: string;
+    /** ARM id of the captured VM (or VMSS instance). */
+    target: string;
+    /** Azure region of the VM. */
+    region?: string;
+    /** Network Watcher `packetCaptureStatus`: `Stopped`, `Error`, `NotStarted`, `Running`, `Unknown`. */
+    status?: string;
+    /** Network Watcher `stopReason`, e.g. `TimeExceeded`. */
+    stopReason?: string;
+    /** Network Watcher `packetCaptureError` values (`StorageFailed`, `AgentStopped`, ...). */
+    errors: string[];
+    /** ISO times the capture started and ended. */
+    startedAt?: string;
+    endedAt?: string;
+    /** Blob URL or path of the capture file. Messages always carry it without its query string. */
+    storagePath?: string;
+    /** Size of the capture file in bytes. */
+    sizeBytes?: number;
+    /**
+     * Optional short-lived, read-only SAS link to the file, made on purpose for this message. The only field
+     * allowed to carry a query string; shown as a download action, never logged.
+     */
+    link?: string;
+  };
+  alert: {
+    /** Azure Monitor alert id. */
+    id: string;
+    /** Alert rule name. */
+    rule: string;
+    /** `Sev0` ... `Sev4`. */
+    severity?: string;
+    /** ISO time the alert fired. */
+    firedAt: string;
+  };
+  /** For failures: why, in plain words ("Network Watcher agent not installed on vm1"). */
+  reason?: string;
+  /** What the capture shows; in messages `conversations` is trimmed to the top {@link MAX_NOTIFIED_CONVERSATIONS}. */
+  summary?: CaptureSummary;
+}
+
+/** The idempotency key of a capture attempt: the same for every delivery and retry of its notification. */
+export function captureIdempotencyKey(alertId: string, captureName: string): string {
+  return `${alertId}:${captureName}`;
+}
+
+/**
+ * The body posted to the generic JSON webhook: the notification itself, made safe to send. `storagePath` loses
+ * its query string, free text (`reason`, `errors`, signal messages) has secrets redacted, and
+ * `summary.conversations` keeps the top {@link MAX_NOTIFIED_CONVERSATIONS} by bytes. `link` is kept as given.
+ */
+export function toWebhookPayload(n: CaptureNotification): CaptureNotification {
+  const capture: CaptureNotification['capture'] = { ...n.capture, errors: n.capture.errors.map(redact) };
+  if (capture.storagePath !== undefined) capture.storagePath = stripQuery(capture.storagePath);
+  const out: CaptureNotification = { ...n, capture };
+  if (n.reason !== undefined) out.reason = redact(n.reason);
+  if (n.summary !== undefined) {
+    out.summary = {
+      ...n.summary,
+      conversations: topConversations(n.summary.conversations),
+      signals: n.summary.signals.map((s) => ({ ...s, message: redact(s.message) })),
+    };
+    if (n.summary.partialReason !== undefined) out.summary.partialReason = redact(n.summary.partialReason);
+  }
+  return out;
+}
+
+/** The top conversations by bytes, at most {@link MAX_NOTIFIED_CONVERSATIONS}; the input is not modified. */
+export function topConversations(conversations: readonly ConversationStat[]): ConversationStat[] {
+  // The pcap reader already sorts most bytes first; sorting again keeps the promise for hand-made summaries.
+  return [...conversations].sort((x, y) => y.bytes - x.bytes).slice(0, MAX_NOTIFIED_CONVERSATIONS);
+}
