@@ -1,0 +1,340 @@
+import { z } from 'zod';
+import { TABLE_STRING_MAX_CHARS, sha256Hex, splitText, truncateText } from './tableText.js';
+
+/**
+ * The ledger's record of one capture attempt, and how it is stored as an Azure Table entity.
+ *
+ * Lifecycle:
+ * ```
+ * pending → starting → running → finished → notified
+ *    └──────────┴──────────┴────────┴─► failed        (terminal; still needs its notification)
+ * finished / failed ── notification given up ─► notifyFailed
+ * ignored, duplicate: terminal from the start (kept for the record, never worked on)
+ * ```
+ * A `failed` record is notified too: it stays `failed` and the poller sets `notifiedAt` once the
+ * notification went out. So "failed but not yet notified" is `state === 'failed' && notifiedAt === undefined`
+ * (see {@link isActiveRecord}); a notification that is given up (after `NOTIFY_MAX_ATTEMPTS`) moves a
+ * `finished` or `failed` record to `notifyFailed`, keeping `reason` / `lastError` for the reader.
+ */
+export type CaptureState =
+  | 'pending'
+  | 'starting'
+  | 'running'
+  | 'finished'
+  | 'notified'
+  | 'failed'
+  | 'ignored'
+  | 'duplicate'
+  | 'notifyFailed';
+
+/** Every {@link CaptureState}, in lifecycle order. */
+export const CAPTURE_STATES = [
+  'pending',
+  'starting',
+  'running',
+  'finished',
+  'notified',
+  'failed',
+  'ignored',
+  'duplicate',
+  'notifyFailed',
+] as const satisfies readonly CaptureState[];
+
+/** What a capture targets: a VM, or one instance of a VM scale set. */
+export type TargetKind = 'vm' | 'vmssInstance';
+
+/**
+ * One capture attempt, keyed on the alert id. Times are ISO 8601 UTC strings (`Date#toISOString()`).
+ * Free-text fields longer than {@link RECORD_TEXT_MAX_CHARS} are cut (ending in `…`) when stored.
+ */
+export interface CaptureRecord {
+  /** The alert's id exactly as received: the dedupe key. */
+  alertId: string;
+  ruleName: string;
+  /** E.g. `Sev3`. */
+  severity: string;
+  /** When the alert fired (ISO). */
+  firedAt: string;
+  /** `Fired`, `Activated`, `Resolved`... */
+  monitorCondition: string;
+  /** ARM id of the VM or VMSS instance, as received. */
+  target: string;
+  targetKind: TargetKind;
+  vmName: string;
+  /** VMSS instance id, for `vmssInstance` targets. */
+  instanceId?: string;
+  subscriptionId: string;
+  /** The VM's region, once resolved. */
+  region?: string;
+  /** ARM id of the regional Network Watcher, once resolved. */
+  watcherId?: string;
+  /** Our deterministic packet capture name. */
+  captureName?: string;
+  state: CaptureState;
+  /** ISO; set by the ledger. */
+  createdAt: string;
+  /** ISO; set by the ledger on every write. */
+  updatedAt: string;
+  /** Start attempts so far. */
+  attempts: number;
+  /** Earliest time the poller should try again (ISO). */
+  nextAttemptAt?: string;
+  /** The last error met, in plain words (no secrets). */
+  lastError?: string;
+  /** Why the record is in its state (ignored, failed...), in plain words. */
+  reason?: string;
+  /** ARM id of the packet capture resource. */
+  captureId?: string;
+  /** Blob URL (without query string) of the capture file. */
+  storagePath?: string;
+  /** Network Watcher `stopReason`. */
+  stopReason?: string;
+  /** Network Watcher `packetCaptureStatus` (`NotStarted`, `Running`, `Stopped`, `Error`, `Unknown`). */
+  captureStatus?: string;
+  /** Network Watcher `packetCaptureError` values. */
+  captureErrors?: string[];
+  /** When the capture started / ended (ISO). */
+  startedAt?: string;
+  endedAt?: string;
+  /** Notification attempts so far. */
+  notifyAttempts: number;
+  /** When the notification went out (ISO). Unset on a `failed` record means "still to notify". */
+  notifiedAt?: string;
+  /**
+   * Comma-separated notification channels that already accepted this record's notification (e.g.
+   * `webhook,teams`), so that a retry only resends to the ones that failed.
+   */
+  notifiedTargets?: string;
+  /** Anything worth telling the reader. */
+  note?: string;
+  /**
+   * The effective capture settings (JSON) the webhook decided on, so that the poller starts the capture the
+   * same way. Stored up to {@link TABLE_STRING_MAX_CHARS}; a longer value is cut (and no longer parses).
+   */
+  settingsJson?: string;
+  /**
+   * The capture summary as JSON. Stored split over several properties; one larger than
+   * {@link SUMMARY_JSON_MAX_CHARS} is replaced by `{"truncated":true,"originalLength":n}` so the stored value
+   * is always valid JSON: shrink the summary (fewer conversations) before storing it.
+   */
+  summaryJson?: string;
+  /** The entity's ETag: every {@link CaptureLedger.transition} is conditional on it. */
+  etag: string;
+}
+
+/** What {@link CaptureLedger.insert} takes: `state` defaults to `pending`, counters to 0; times are set by the ledger. */
+export type NewCaptureRecord = Omit<
+  CaptureRecord,
+  'etag' | 'createdAt' | 'updatedAt' | 'state' | 'attempts' | 'notifyAttempts'
+> & { state?: CaptureState; attempts?: number; notifyAttempts?: number };
+
+/**
+ * The fields {@link CaptureLedger.transition} may change. A key present with the value `undefined` clears
+ * that field (e.g. `{ nextAttemptAt: undefined }`).
+ */
+export type CaptureChanges = Partial<Omit<CaptureRecord, 'alertId' | 'createdAt' | 'updatedAt' | 'etag'>>;
+
+/** The PartitionKey of every capture record. */
+export const RECORD_PARTITION_KEY = 'alert';
+
+/** Longest free-text or id field stored (UTF-16 code units); longer values are cut. */
+export const RECORD_TEXT_MAX_CHARS = 8_192;
+
+const SUMMARY_CHUNK_CHARS = TABLE_STRING_MAX_CHARS;
+const SUMMARY_MAX_CHUNKS = 7;
+
+/** Longest `summaryJson` stored whole (UTF-16 code units): 7 properties of 32 000, about 450 KiB. */
+export const SUMMARY_JSON_MAX_CHARS = SUMMARY_CHUNK_CHARS * SUMMARY_MAX_CHUNKS;
+
+/**
+ * Whether the record still needs work from the poller: `pending`, `starting`, `running`, `finished`, or
+ * `failed` and not yet notified.
+ */
+export function isActiveRecord(record: Pick<CaptureRecord, 'state' | 'notifiedAt'>): boolean {
+  switch (record.state) {
+    case 'pending':
+    case 'starting':
+    case 'running':
+    case 'finished':
+      return true;
+    case 'failed':
+      return record.notifiedAt === undefined;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Whether the record may own its target's capture resource, so that a new alert on the same target must not
+ * start another one: `pending`, `starting`, `running` or `finished` (our capture resource is deleted only after
+ * the notification). A `failed` record holds nothing, even before it is notified.
+ */
+export function holdsTarget(record: Pick<CaptureRecord, 'state'>): boolean {
+  return (
+    record.state === 'pending' ||
+    record.state === 'starting' ||
+    record.state === 'running' ||
+    record.state === 'finished'
+  );
+}
+
+/**
+ * The RowKey of an alert id: its SHA-256 in hex. Alert ids are ARM ids or free text of any length, with
+ * characters Table keys forbid, so they are hashed; the id itself is kept in the `alertId` property.
+ */
+export function alertRowKey(alertId: string): string {
+  return sha256Hex(alertId);
+}
+
+/** The key under which target-wide queries compare targets: ARM ids are case-insensitive. */
+export function targetKey(target: string): string {
+  return truncateText(target.toLowerCase(), RECORD_TEXT_MAX_CHARS);
+}
+
+/** The properties the ledger stores for a record, besides PartitionKey/RowKey. */
+export type CaptureEntity = Record<string, string | number | boolean> & {
+  partitionKey: string;
+  rowKey: string;
+};
+
+const TEXT_FIELDS = [
+  'alertId',
+  'ruleName',
+  'severity',
+  'firedAt',
+  'monitorCondition',
+  'target',
+  'vmName',
+  'instanceId',
+  'subscriptionId',
+  'region',
+  'watcherId',
+  'captureName',
+  'createdAt',
+  'updatedAt',
+  'nextAttemptAt',
+  'lastError',
+  'reason',
+  'captureId',
+  'storagePath',
+  'stopReason',
+  'captureStatus',
+  'startedAt',
+  'endedAt',
+  'notifiedAt',
+  'notifiedTargets',
+  'note',
+] as const satisfies readonly (keyof CaptureRecord)[];
+
+/**
+ * Maps a record (without its etag) to the entity stored. Adds the query helpers `active` (see
+ * {@link isActiveRecord}) and `targetKey`; cuts over-long text; splits `summaryJson`.
+ */
+export function toCaptureEntity(record: Omit<CaptureRecord, 'etag'>): CaptureEntity {
+  const entity: CaptureEntity = {
+    partitionKey: RECORD_PARTITION_KEY,
+    rowKey: alertRowKey(record.alertId),
+    state: record.state,
+    targetKind: record.targetKind,
+    targetKey: targetKey(record.target),
+    active: isActiveRecord(record),
+    attempts: safeCount(record.attempts),
+    notifyAttempts: safeCount(record.notifyAttempts),
+  };
+  for (const field of TEXT_FIELDS) {
+    const value = record[field];
+    if (value !== undefined) entity[field] = truncateText(value, RECORD_TEXT_MAX_CHARS);
+  }
+  if (record.settingsJson !== undefined) {
+    entity.settingsJson = truncateText(record.settingsJson, TABLE_STRING_MAX_CHARS);
+  }
+  if (record.captureErrors !== undefined) {
+    entity.captureErrors = truncateText(JSON.stringify(record.captureErrors), RECORD_TEXT_MAX_CHARS);
+  }
+  if (record.summaryJson !== undefined) {
+    const chunks = splitText(record.summaryJson, SUMMARY_CHUNK_CHARS, SUMMARY_MAX_CHUNKS) ?? [
+      JSON.stringify({ truncated: true, originalLength: record.summaryJson.length }),
+    ];
+    entity.summaryJsonParts = chunks.length;
+    chunks.forEach((chunk, i) => (entity[`summaryJson${i}`] = chunk));
+  }
+  return entity;
+}
+
+const optionalText = z.string().optional();
+const count = z.number().int().nonnegative().catch(0);
+
+const storedRecordSchema = z.object({
+  alertId: z.string(),
+  ruleName: z.string().catch(''),
+  severity: z.string().catch(''),
+  firedAt: z.string().catch(''),
+  monitorCondition: z.string().catch(''),
+  target: z.string(),
+  targetKind: z.enum(['vm', 'vmssInstance']),
+  vmName: z.string().catch(''),
+  instanceId: optionalText,
+  subscriptionId: z.string().catch(''),
+  region: optionalText,
+  watcherId: optionalText,
+  captureName: optionalText,
+  state: z.enum(CAPTURE_STATES),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  attempts: count,
+  nextAttemptAt: optionalText,
+  lastError: optionalText,
+  reason: optionalText,
+  captureId: optionalText,
+  storagePath: optionalText,
+  stopReason: optionalText,
+  captureStatus: optionalText,
+  captureErrors: optionalText,
+  startedAt: optionalText,
+  endedAt: optionalText,
+  notifyAttempts: count,
+  notifiedAt: optionalText,
+  notifiedTargets: optionalText,
+  note: optionalText,
+  settingsJson: optionalText,
+  summaryJsonParts: z.number().int().min(0).max(SUMMARY_MAX_CHUNKS).optional(),
+});
+
+/**
+ * Reads a stored entity back into a record, or returns `undefined` when the entity is not a capture
+ * record we can read (a missing id, target or state, an unknown state): storage is a boundary too.
+ */
+export function fromCaptureEntity(entity: Record<string, unknown>, etag: string): CaptureRecord | undefined {
+  const parsed = storedRecordSchema.safeParse(entity);
+  if (!parsed.success) return undefined;
+  const { captureErrors, summaryJsonParts, ...rest } = parsed.data;
+  const record: CaptureRecord = { ...rest, etag };
+  for (const key of Object.keys(record) as (keyof CaptureRecord)[]) {
+    if (record[key] === undefined) delete record[key];
+  }
+  if (captureErrors !== undefined) record.captureErrors = parseStringArray(captureErrors);
+  if (summaryJsonParts !== undefined) {
+    let json = '';
+    for (let i = 0; i < summaryJsonParts; i++) {
+      const part = entity[`summaryJson${i}`];
+      if (typeof part === 'string') json += part;
+    }
+    record.summaryJson = json;
+  }
+  return record;
+}
+
+function parseStringArray(json: string): string[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  } catch {
+    // A cut list is not JSON any more: keep what the reader can still use.
+  }
+  return [json];
+}
+
+/** Counts are stored as Int32, which the service infers from a JS integer. */
+function safeCount(n: number): number {
+  return Number.isSafeInteger(n) && n >= 0 ? Math.min(n, 2_147_483_647) : 0;
+}
