@@ -1,0 +1,186 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../src/cli/runCli.js';
+import type { CaptureSummary } from '../../../src/pcap/types.js';
+import {
+  ACK,
+  SYN,
+  ipv4Packet,
+  ipv6Packet,
+  tcpSegment,
+  udpDatagram,
+  writePcap,
+} from '../../unit/pcap/captureWriter.js';
+
+const T0 = 1_700_000_000;
+
+function collect(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const parts: Buffer[] = [];
+  stream.on('data', (d: Buffer) => parts.push(d));
+  return { stream, text: () => Buffer.concat(parts).toString('utf8') };
+}
+
+async function cli(
+  argv: string[],
+  stdinBytes?: Buffer,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = collect();
+  const err = collect();
+  const stdin = Readable.from(stdinBytes === undefined ? [] : [stdinBytes]);
+  const code = await runCli(argv, { stdout: out.stream, stderr: err.stream, stdin });
+  return { code, stdout: out.text(), stderr: err.text() };
+}
+
+const capture = writePcap([
+  {
+    time: T0,
+    data: ipv4Packet({
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      protocol: 6,
+      payload: tcpSegment(40000, 443, 1, 0, SYN),
+    }),
+  },
+  {
+    time: T0 + 0.01,
+    data: ipv4Packet({
+      src: '10.0.0.2',
+      dst: '10.0.0.1',
+      protocol: 6,
+      payload: tcpSegment(443, 40000, 9, 2, SYN | ACK),
+    }),
+  },
+  {
+    time: T0 + 0.02,
+    data: ipv4Packet({
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      protocol: 6,
+      payload: tcpSegment(40000, 443, 2, 10, ACK, Buffer.alloc(900)),
+    }),
+  },
+  {
+    time: T0 + 0.03,
+    data: ipv4Packet({
+      src: '10.0.0.1',
+      dst: '10.0.0.53',
+      protocol: 17,
+      payload: udpDatagram(5353, 53, Buffer.alloc(30)),
+    }),
+  },
+  {
+    time: T0 + 0.04,
+    data: ipv4Packet({
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      protocol: 1,
+      payload: Buffer.from([8, 0, 0, 0, 0, 1, 0, 1]),
+    }),
+  },
+  {
+    time: T0 + 0.05,
+    data: ipv6Packet(
+      Buffer.from('fd000000000000000000000000000001', 'hex'),
+      Buffer.from('fd000000000000000000000000000002', 'hex'),
+      58,
+      Buffer.from([128, 0, 0, 0, 0, 1, 0, 1]),
+    ),
+  },
+]);
+
+describe('alert-capture summarize', () => {
+  let dir: string;
+  let file: string;
+  let cut: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pcap-cli-'));
+    file = join(dir, 'capture.pcap');
+    cut = join(dir, 'cut.pcap');
+    await writeFile(file, capture);
+    await writeFile(cut, capture.subarray(0, capture.length - 7));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('prints totals, the protocol mix and the top conversation as text', async () => {
+    const { code, stdout, stderr } = await cli(['summarize', file]);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toContain('6 packets');
+    expect(stdout).toMatch(/Protocols:\n\s+tcp/);
+    expect(stdout).toMatch(/tcp\s+10\.0\.0\.1:40000\s+10\.0\.0\.2:443\s+3\s/);
+    expect(stdout).toContain('Signals: none');
+  });
+
+  it('prints one JSON object with every conversation and the documented endpoint formats', async () => {
+    const { code, stdout } = await cli(['summarize', file, '--json']);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout) as CaptureSummary;
+    expect(summary.packets).toBe(6);
+    expect(summary.bytes).toBe(capture.length - 24 - 6 * 16);
+    expect(summary.protocols.map((p) => p.protocol).sort()).toEqual(['icmp', 'icmpv6', 'tcp', 'udp']);
+    expect(summary.conversations.map((c) => [c.protocol, c.a, c.b])).toEqual(
+      expect.arrayContaining([
+        ['tcp', '10.0.0.1:40000', '10.0.0.2:443'],
+        ['udp', '10.0.0.1:5353', '10.0.0.53:53'],
+        ['icmp', '10.0.0.1', '10.0.0.2'],
+        ['icmpv6', 'fd00::1', 'fd00::2'],
+      ]),
+    );
+    expect(summary.conversations).toHaveLength(4);
+  });
+
+  it('reads standard input for -', async () => {
+    const { code, stdout } = await cli(['summarize', '-', '--json'], capture);
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as CaptureSummary).packets).toBe(6);
+  });
+
+  it('exits 1 on a cut file, still printing what it read, with the error on stderr', async () => {
+    const { code, stdout, stderr } = await cli(['summarize', cut, '--json']);
+    expect(code).toBe(1);
+    const summary = JSON.parse(stdout) as CaptureSummary;
+    expect(summary).toMatchObject({ partial: true, packets: 5 });
+    expect(stderr).toMatch(/cut\.pcap: file ends inside a packet record .* byte offset \d+/);
+  });
+
+  it('exits 1 on garbage from standard input', async () => {
+    const { code, stderr } = await cli(['summarize', '-'], Buffer.from('garbage that is not a capture'));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/not a pcap or pcapng file/);
+  });
+
+  it('exits 2 with the usage for a missing file argument', async () => {
+    const { code, stderr, stdout } = await cli(['summarize']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/missing capture file[\s\S]*Usage: alert-capture summarize/);
+  });
+
+  it('exits 2 for an unknown command', async () => {
+    const { code, stderr } = await cli(['explode', file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown command explode');
+  });
+
+  it('exits 2 for an unknown option', async () => {
+    expect((await cli(['summarize', file, '--yaml'])).code).toBe(2);
+  });
+
+  it('exits 2 for a file that does not exist', async () => {
+    const { code, stderr } = await cli(['summarize', join(dir, 'nope.pcap')]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/cannot read .*nope\.pcap/);
+  });
+
+  it('prints the usage for --help and exits 0', async () => {
+    const { code, stdout } = await cli(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Usage: alert-capture summarize');
+  });
+});
