@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import type {} from 'vitest';
 import { startAzurite } from './support/azurite.js';
+import { createCertificate, writeCertificateFile } from './emulator/createCertificate.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -8,6 +9,8 @@ declare module 'vitest' {
     azuriteConnectionString: string;
     azuriteBlobUrl: string;
     azuriteTableUrl: string;
+    /** TLS key and cert for Network Watcher emulators of this run (trusted through NODE_EXTRA_CA_CERTS). */
+    emulatorTls: { key: string; cert: string };
   }
 }
 
@@ -17,5 +20,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('azuriteConnectionString', azurite.connectionString);
   project.provide('azuriteBlobUrl', azurite.blobUrl);
   project.provide('azuriteTableUrl', azurite.tableUrl);
+  // Node reads NODE_EXTRA_CA_CERTS only at process start; the fork workers inherit it from here.
+  const emulatorTls = await createCertificate();
+  process.env.NODE_EXTRA_CA_CERTS = writeCertificateFile(emulatorTls.cert);
+  project.provide('emulatorTls', emulatorTls);
   return () => azurite.stop();
 }

@@ -1,0 +1,40 @@
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+
+/** The container Network Watcher writes capture files to. */
+export const CAPTURE_CONTAINER = 'network-watcher-logs';
+
+/**
+ * Where capture files go: a blob container reached with a connection string (Azurite in tests), or nowhere, in
+ * which case only the URL a real account would have is computed.
+ */
+export class CaptureStore {
+  private readonly container: ContainerClient | undefined;
+  private created: Promise<unknown> | undefined;
+
+  constructor(connectionString?: string) {
+    this.container = connectionString
+      ? BlobServiceClient.fromConnectionString(connectionString).getContainerClient(CAPTURE_CONTAINER)
+      : undefined;
+  }
+
+  /** The blob URL for `blobPath`; `storageId` names the account when no connection string was given. */
+  urlFor(blobPath: string, storageId?: string): string {
+    if (this.container) return `${this.container.url}/${blobPath}`;
+    const account = storageId?.split('/').pop()?.toLowerCase() || 'emulatorstorage';
+    return `https://${account}.blob.core.windows.net/${CAPTURE_CONTAINER}/${blobPath}`;
+  }
+
+  /** Uploads a capture file (creating the container the first time); a no-op without a connection string. */
+  async upload(blobPath: string, data: Buffer): Promise<void> {
+    if (!this.container) return;
+    const container = this.container;
+    this.created ??= container.createIfNotExists().catch((e: unknown) => {
+      this.created = undefined;
+      throw e;
+    });
+    await this.created;
+    await container.getBlockBlobClient(blobPath).uploadData(data, {
+      blobHTTPHeaders: { blobContentType: 'application/vnd.tcpdump.pcap' },
+    });
+  }
+}

@@ -1,0 +1,905 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { ArmError, resourceNotFound } from './armError.js';
+import type { CaptureStore } from './CaptureStore.js';
+import type { EmulatedClock } from './EmulatedClock.js';
+import { DEFAULT_TIME_LIMIT_SECONDS, type CaptureRequest } from './parseCaptureBody.js';
+import { synthesizeCapture, type SynthesizedCapture } from './traffic/index.js';
+import type { EmulatorCapture, EmulatorVm } from './types.js';
+
+/**
+ * Stop reasons the emulator reports. `TimeExceeded` is Azure's (spec example); the other two are the emulator's
+ * choice, as no public source names Azure's strings for them.
+ */
+export const STOP_REASONS = {
+  time: 'TimeExceeded',
+  bytes: 'TotalBytesExceeded',
+  manual: 'Manual',
+} as const;
+
+/** Emulated seconds between a capture PUT and the agent starting it (the create operation's duration). */
+export const CAPTURE_START_SECONDS = 2;
+/** Emulated seconds a stop or delete operation stays in progress. */
+export const OPERATION_SECONDS = 1;
+
+const NW_PUBLISHER = 'Microsoft.Azure.NetworkWatcher';
+const NW_AGENT_TYPES = ['NetworkWatcherAgentLinux', 'NetworkWatcherAgentWindows'];
+
+const VM_ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachines\/([^/]+)$/i;
+const VMSS_VM_ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachineScaleSets\/([^/]+)\/virtualMachines\/([^/]+)$/i;
+const WATCHER_ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/networkWatchers\/([^/]+)$/i;
+
+/** Thrown for a bad admin registration; the message names the field. */
+export class RegistrationError extends Error {
+  override name = 'RegistrationError';
+}
+
+interface ExtensionRecord {
+  id: string;
+  name: string;
+  location: string;
+  properties: Record<string, unknown>;
+  createdAt: number;
+  readyAt: number;
+}
+
+interface VmRecord {
+  id: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  /** Scale set id for a VMSS instance. */
+  scaleSetId?: string;
+  instanceId?: string;
+  location: string;
+  osType: 'Linux' | 'Windows';
+  agentInstalled: boolean;
+  vmId: string;
+  localIp: string;
+  extensions: Map<string, ExtensionRecord>;
+}
+
+interface WatcherRecord {
+  id: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  location: string;
+  etag: string;
+}
+
+interface CaptureRecord {
+  id: string;
+  name: string;
+  watcher: WatcherRecord;
+  request: CaptureRequest;
+  /** The storageLocation answered on the wire. */
+  storageLocation: Record<string, string>;
+  vm: VmRecord;
+  provisioningState: EmulatorCapture['provisioningState'];
+  status: EmulatorCapture['status'];
+  stopReason?: string;
+  errors: string[];
+  createdAt: number;
+  startAt: number;
+  captureStartTimeMs?: number;
+  etag: string;
+  blobPath: string;
+  blobUrl: string;
+  failOperation: boolean;
+  plan?: SynthesizedCapture;
+  packets?: number;
+  cancels: Array<() => void>;
+}
+
+/** A long-running operation behind an `Azure-AsyncOperation` or `Location` URL. */
+interface OperationRecord {
+  id: string;
+  startedAt: number;
+  doneAt: number;
+  result: () => { status: 'Succeeded' | 'Failed'; error?: { code: string; message: string } };
+  /** For Location operations: what the URL answers once done. */
+  final?: () => { status: number; body?: unknown };
+}
+
+/** Settings the model reads on every call (they can change while the emulator runs). */
+export interface ModelSettings {
+  sessionLimit: number;
+  agentInstallSeconds: number;
+}
+
+/** What a create, stop or delete answers besides the body: the operation to point at. */
+export interface Accepted<T> {
+  body: T;
+  operationId: string;
+  /** Emulated ms until the operation completes. */
+  remainingMs: number;
+}
+
+/**
+ * The emulator's state and behaviour, independent of HTTP: VMs, watchers, packet captures and their lifecycle on the
+ * emulated clock, long-running operations. Methods throw {@link ArmError} for ARM error answers.
+ */
+export class NetworkWatcherModel {
+  private vms = new Map<string, VmRecord>();
+  private watchers = new Map<string, WatcherRecord>();
+  private capturesById = new Map<string, CaptureRecord>();
+  private operations = new Map<string, OperationRecord>();
+  private pending = new Set<Promise<void>>();
+  private refusals = 0;
+
+  constructor(
+    private readonly clock: EmulatedClock,
+    private readonly store: CaptureStore,
+    private readonly settings: ModelSettings,
+  ) {}
+
+  // ---- registration -------------------------------------------------------------------------------------------
+
+  /** Registers a VM (or VMSS instance) and, if its subscription and region have none, the default watcher. */
+  registerVm(input: EmulatorVm): void {
+    const vmMatch = VM_ID.exec(input.id ?? '');
+    const ssMatch = VMSS_VM_ID.exec(input.id ?? '');
+    const match = vmMatch ?? ssMatch;
+    if (!match) {
+      throw new RegistrationError(
+        `id must be a virtual machine (or scale set VM) resource id, found "${String(input.id)}"`,
+      );
+    }
+    const location = normalizeLocation(input.location, 'location');
+    if (input.osType !== undefined && input.osType !== 'Linux' && input.osType !== 'Windows') {
+      throw new RegistrationError(`osType must be Linux or Windows, found "${String(input.osType)}"`);
+    }
+    if (input.agentInstalled !== undefined && typeof input.agentInstalled !== 'boolean') {
+      throw new RegistrationError(`agentInstalled must be a boolean, found ${typeof input.agentInstalled}`);
+    }
+    const [, subscriptionId, resourceGroup, nameOrScaleSet, instanceId] = match as unknown as string[];
+    const hash = createHash('sha256').update(input.id.toLowerCase()).digest();
+    const vm: VmRecord = {
+      id: input.id,
+      subscriptionId: subscriptionId!,
+      resourceGroup: resourceGroup!,
+      name: ssMatch ? `${nameOrScaleSet}_${instanceId}` : nameOrScaleSet!,
+      ...(ssMatch
+        ? { scaleSetId: input.id.replace(/\/virtualMachines\/[^/]+$/i, ''), instanceId: instanceId! }
+        : {}),
+      location,
+      osType: input.osType ?? 'Linux',
+      agentInstalled: input.agentInstalled ?? true,
+      vmId: formatGuid(hash),
+      // Deterministic private address per VM: 10.x.y.z with z in 4..254 (Azure reserves .0-.3 and .255).
+      localIp: `10.${hash[16]! % 256}.${hash[17]! % 256}.${4 + (hash[18]! % 251)}`,
+      extensions: new Map(),
+    };
+    this.vms.set(vm.id.toLowerCase(), vm);
+    const hasWatcher = [...this.watchers.values()].some(
+      (w) => w.subscriptionId.toLowerCase() === vm.subscriptionId.toLowerCase() && w.location === location,
+    );
+    if (!hasWatcher) {
+      this.registerWatcher({
+        id: `/subscriptions/${vm.subscriptionId}/resourceGroups/NetworkWatcherRG/providers/Microsoft.Network/networkWatchers/NetworkWatcher_${location}`,
+        location,
+      });
+    }
+  }
+
+  /** Registers a network watcher. */
+  registerWatcher(input: { id: string; location: string }): void {
+    const match = WATCHER_ID.exec(input.id ?? '');
+    if (!match)
+      throw new RegistrationError(`id must be a network watcher resource id, found "${String(input.id)}"`);
+    const [, subscriptionId, resourceGroup, name] = match as unknown as string[];
+    this.watchers.set(input.id.toLowerCase(), {
+      id: input.id,
+      subscriptionId: subscriptionId!,
+      resourceGroup: resourceGroup!,
+      name: name!,
+      location: normalizeLocation(input.location, 'location'),
+      etag: `W/"${randomUUID()}"`,
+    });
+  }
+
+  /** Forgets everything (pending uploads still finish). */
+  reset(): void {
+    for (const c of this.capturesById.values()) c.cancels.forEach((cancel) => cancel());
+    this.vms.clear();
+    this.watchers.clear();
+    this.capturesById.clear();
+    this.operations.clear();
+    this.refusals = 0;
+  }
+
+  /** Resolves once every upload started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** PUTs refused for the session limit. */
+  limitRefusals(): number {
+    return this.refusals;
+  }
+
+  /** Every capture, as a test view. */
+  captures(): EmulatorCapture[] {
+    return [...this.capturesById.values()].map((c) => ({
+      id: c.id,
+      name: c.name,
+      target: c.request.target,
+      targetType: c.request.targetType ?? 'AzureVM',
+      status: c.status,
+      ...(c.stopReason === undefined ? {} : { stopReason: c.stopReason }),
+      ...(c.storageLocation.storagePath === undefined ? {} : { storagePath: c.storageLocation.storagePath }),
+      filters: c.request.filters,
+      bytesToCapturePerPacket: c.request.bytesToCapturePerPacket,
+      totalBytesPerSession: c.request.totalBytesPerSession,
+      timeLimitInSeconds: c.request.timeLimitInSeconds,
+      ...(c.request.scope === undefined ? {} : { scope: c.request.scope }),
+      createdAt: c.createdAt,
+      ...(c.captureStartTimeMs === undefined ? {} : { captureStartTime: isoMs(c.captureStartTimeMs) }),
+      errors: [...c.errors],
+      provisioningState: c.provisioningState,
+      ...(c.packets === undefined ? {} : { packets: c.packets }),
+    }));
+  }
+
+  // ---- network watchers -----------------------------------------------------------------------------------------
+
+  /** Watchers of a subscription, optionally of one resource group. */
+  listWatchers(subscriptionId: string, resourceGroup?: string): unknown[] {
+    return [...this.watchers.values()]
+      .filter(
+        (w) =>
+          same(w.subscriptionId, subscriptionId) &&
+          (resourceGroup === undefined || same(w.resourceGroup, resourceGroup)),
+      )
+      .map(watcherBody);
+  }
+
+  /** One watcher's wire body. */
+  getWatcher(subscriptionId: string, resourceGroup: string, name: string): unknown {
+    return watcherBody(this.watcher(subscriptionId, resourceGroup, name));
+  }
+
+  // ---- packet captures ------------------------------------------------------------------------------------------
+
+  /** Captures of one watcher, wire bodies. */
+  listCaptures(subscriptionId: string, resourceGroup: string, watcherName: string): unknown[] {
+    const watcher = this.watcher(subscriptionId, resourceGroup, watcherName);
+    return [...this.capturesById.values()]
+      .filter((c) => c.watcher === watcher)
+      .map((c) => captureBody(c, true));
+  }
+
+  /** One capture's wire body. */
+  getCapture(subscriptionId: string, resourceGroup: string, watcherName: string, name: string): unknown {
+    return captureBody(this.capture(subscriptionId, resourceGroup, watcherName, name), true);
+  }
+
+  /**
+   * Creates and starts a capture. Refuses an existing name (409 `PacketCaptureAlreadyExists`), a target that is not
+   * registered (404), a target outside the watcher's subscription or region (400), and a PUT past the session limit
+   * (409 `PacketCaptureSessionLimitReached`).
+   */
+  createCapture(
+    subscriptionId: string,
+    resourceGroup: string,
+    watcherName: string,
+    name: string,
+    request: CaptureRequest,
+    createOptions: { failOperation: boolean },
+  ): Accepted<unknown> {
+    const watcher = this.watcher(subscriptionId, resourceGroup, watcherName);
+    const id = `${watcher.id}/packetCaptures/${name}`;
+    const existing = this.capturesById.get(id.toLowerCase());
+    if (existing) {
+      throw new ArmError(
+        409,
+        'PacketCaptureAlreadyExists',
+        `Packet capture session '${existing.name}' already exists in network watcher '${watcher.name}' ` +
+          `(status ${existing.status}). A packet capture cannot be updated: delete it first.`,
+      );
+    }
+    const vm = this.targetVm(request);
+    if (!same(vm.subscriptionId, watcher.subscriptionId) || vm.location !== watcher.location) {
+      throw new ArmError(
+        400,
+        'InvalidTargetResourceLocation',
+        `Target '${request.target}' is in region '${vm.location}' of subscription '${vm.subscriptionId}'; network watcher ` +
+          `'${watcher.name}' serves region '${watcher.location}' of subscription '${watcher.subscriptionId}'.`,
+      );
+    }
+    const inRegion = [...this.capturesById.values()].filter(
+      (c) =>
+        same(c.watcher.subscriptionId, watcher.subscriptionId) && c.watcher.location === watcher.location,
+    ).length;
+    if (inRegion >= this.settings.sessionLimit) {
+      this.refusals += 1;
+      throw new ArmError(
+        409,
+        'PacketCaptureSessionLimitReached',
+        `Subscription '${watcher.subscriptionId}' already has ${inRegion} packet capture sessions in region ` +
+          `'${watcher.location}'; the limit is ${this.settings.sessionLimit}. Delete finished sessions and retry.`,
+      );
+    }
+
+    const now = this.clock.now();
+    const startAt = now + CAPTURE_START_SECONDS * 1000;
+    const blobPath = `${request.target.toLowerCase().replace(/^\//, '')}${vm.instanceId === undefined ? '' : `/virtualmachines/${vm.instanceId}`}/${blobFileName(startAt)}`;
+    const blobUrl = this.store.urlFor(blobPath, request.storageLocation.storageId);
+    const capture: CaptureRecord = {
+      id,
+      name,
+      watcher,
+      request,
+      // Echo what the caller sent (spec example); Azure fills storagePath when the caller gave only a storageId.
+      storageLocation: {
+        ...request.storageLocation,
+        ...(request.storageLocation.storagePath ? {} : { storagePath: blobUrl }),
+      },
+      vm,
+      provisioningState: 'Updating',
+      status: 'NotStarted',
+      errors: [],
+      createdAt: now,
+      startAt,
+      etag: `W/"${randomUUID()}"`,
+      blobPath,
+      blobUrl,
+      failOperation: createOptions.failOperation,
+      cancels: [],
+    };
+    this.capturesById.set(id.toLowerCase(), capture);
+    capture.cancels.push(this.clock.schedule(startAt, () => this.start(capture)));
+
+    const operationId = randomUUID();
+    this.operations.set(operationId, {
+      id: operationId,
+      startedAt: now,
+      doneAt: startAt,
+      result: () =>
+        capture.failOperation
+          ? {
+              status: 'Failed',
+              error: {
+                code: 'InternalServerError',
+                message: `Packet capture session '${name}' could not be started: an internal error occurred (injected fault).`,
+              },
+            }
+          : { status: 'Succeeded' },
+    });
+    return { body: captureBody(capture, false), operationId, remainingMs: startAt - now };
+  }
+
+  /** Deletes a capture (a running one is stopped without a file). Undefined when there was nothing to delete. */
+  deleteCapture(
+    subscriptionId: string,
+    resourceGroup: string,
+    watcherName: string,
+    name: string,
+  ): Accepted<undefined> | undefined {
+    const watcher = this.watcher(subscriptionId, resourceGroup, watcherName);
+    const capture = this.capturesById.get(`${watcher.id}/packetCaptures/${name}`.toLowerCase());
+    if (!capture) return undefined;
+    const now = this.clock.now();
+    capture.cancels.forEach((cancel) => cancel());
+    capture.cancels = [];
+    if (capture.status === 'Running' || capture.status === 'NotStarted') {
+      capture.status = 'Stopped';
+      capture.stopReason = STOP_REASONS.manual;
+    }
+    capture.provisioningState = 'Deleting';
+    const doneAt = now + OPERATION_SECONDS * 1000;
+    capture.cancels.push(
+      this.clock.schedule(doneAt, () => {
+        if (this.capturesById.get(capture.id.toLowerCase()) === capture)
+          this.capturesById.delete(capture.id.toLowerCase());
+      }),
+    );
+    const operationId = randomUUID();
+    this.operations.set(operationId, {
+      id: operationId,
+      startedAt: now,
+      doneAt,
+      result: () => ({ status: 'Succeeded' }),
+      final: () => ({ status: 204 }),
+    });
+    return { body: undefined, operationId, remainingMs: doneAt - now };
+  }
+
+  /** Stops a capture (`Manual`); a stopped one stays as it is. */
+  stopCapture(
+    subscriptionId: string,
+    resourceGroup: string,
+    watcherName: string,
+    name: string,
+  ): Accepted<undefined> {
+    const capture = this.capture(subscriptionId, resourceGroup, watcherName, name);
+    const now = this.clock.now();
+    if (capture.status === 'Running') this.finish(capture, STOP_REASONS.manual, now);
+    else if (capture.status === 'NotStarted' && capture.provisioningState !== 'Failed') {
+      capture.cancels.forEach((cancel) => cancel());
+      capture.cancels = [];
+      capture.provisioningState = 'Succeeded';
+      capture.status = 'Stopped';
+      capture.stopReason = STOP_REASONS.manual;
+    }
+    const doneAt = now + OPERATION_SECONDS * 1000;
+    const operationId = randomUUID();
+    this.operations.set(operationId, {
+      id: operationId,
+      startedAt: now,
+      doneAt,
+      result: () => ({ status: 'Succeeded' }),
+      final: () => ({ status: 200 }),
+    });
+    return { body: undefined, operationId, remainingMs: doneAt - now };
+  }
+
+  /** Starts a status query: the answer is ready at once, behind a Location URL. */
+  queryStatus(
+    subscriptionId: string,
+    resourceGroup: string,
+    watcherName: string,
+    name: string,
+  ): Accepted<unknown> {
+    const capture = this.capture(subscriptionId, resourceGroup, watcherName, name);
+    const now = this.clock.now();
+    const operationId = randomUUID();
+    this.operations.set(operationId, {
+      id: operationId,
+      startedAt: now,
+      doneAt: now,
+      result: () => ({ status: 'Succeeded' }),
+      final: () => ({ status: 200, body: statusBody(capture) }),
+    });
+    return { body: statusBody(capture), operationId, remainingMs: 0 };
+  }
+
+  // ---- operations -----------------------------------------------------------------------------------------------
+
+  /** An `Azure-AsyncOperation` answer: `{ status, error? }` and the emulated ms still to wait. */
+  asyncOperation(operationId: string): { body: Record<string, unknown>; remainingMs: number } {
+    const op = this.operation(operationId);
+    const now = this.clock.now();
+    if (now < op.doneAt) {
+      return {
+        body: { name: op.id, status: 'InProgress', startTime: isoMs(op.startedAt) },
+        remainingMs: op.doneAt - now,
+      };
+    }
+    const result = op.result();
+    return {
+      body: {
+        name: op.id,
+        status: result.status,
+        startTime: isoMs(op.startedAt),
+        endTime: isoMs(op.doneAt),
+        ...(result.error ? { error: result.error } : {}),
+      },
+      remainingMs: 0,
+    };
+  }
+
+  /** A `Location` answer: 202 while running, then the operation's final status and body. */
+  locationResult(operationId: string): { status: number; body?: unknown; remainingMs: number } {
+    const op = this.operation(operationId);
+    const now = this.clock.now();
+    if (now < op.doneAt) return { status: 202, remainingMs: op.doneAt - now };
+    const final = op.final?.() ?? { status: 200 };
+    return { ...final, remainingMs: 0 };
+  }
+
+  // ---- virtual machines and the agent extension ---------------------------------------------------------------
+
+  /** A VM's wire body (Microsoft.Compute shape, the fields callers read). */
+  getVm(subscriptionId: string, resourceGroup: string, name: string): unknown {
+    const vm = this.vm(subscriptionId, resourceGroup, name);
+    const nicId = `/subscriptions/${vm.subscriptionId}/resourceGroups/${vm.resourceGroup}/providers/Microsoft.Network/networkInterfaces/${vm.name}-nic`;
+    const extensions = [...vm.extensions.values()].map((e) => this.extensionBody(e));
+    return {
+      id: vm.id,
+      name: vm.name,
+      type: 'Microsoft.Compute/virtualMachines',
+      location: vm.location,
+      tags: {},
+      properties: {
+        vmId: vm.vmId,
+        hardwareProfile: { vmSize: 'Standard_D2s_v3' },
+        osProfile: {
+          computerName: vm.name,
+          adminUsername: 'azureuser',
+          ...(vm.osType === 'Linux'
+            ? { linuxConfiguration: { disablePasswordAuthentication: true, provisionVMAgent: true } }
+            : { windowsConfiguration: { provisionVMAgent: true, enableAutomaticUpdates: true } }),
+        },
+        storageProfile: {
+          osDisk: {
+            osType: vm.osType,
+            name: `${vm.name}_OsDisk`,
+            createOption: 'FromImage',
+            caching: 'ReadWrite',
+          },
+        },
+        networkProfile: { networkInterfaces: [{ id: nicId, properties: { primary: true } }] },
+        provisioningState: 'Succeeded',
+      },
+      ...(extensions.length > 0 ? { resources: extensions } : {}),
+    };
+  }
+
+  /** An extension's wire body. */
+  getExtension(subscriptionId: string, resourceGroup: string, vmName: string, name: string): unknown {
+    const vm = this.vm(subscriptionId, resourceGroup, vmName);
+    let ext = vm.extensions.get(name.toLowerCase());
+    if (!ext && vm.agentInstalled && name.toLowerCase() === 'azurenetworkwatcherextension') {
+      ext = this.preinstalledAgent(vm);
+    }
+    if (!ext)
+      throw resourceNotFound(
+        'Microsoft.Compute/virtualMachines/extensions',
+        `${vm.name}/${name}`,
+        vm.resourceGroup,
+      );
+    return this.extensionBody(ext);
+  }
+
+  /** Creates or updates an extension; the Network Watcher agent is ready after `agentInstallSeconds`. */
+  putExtension(
+    subscriptionId: string,
+    resourceGroup: string,
+    vmName: string,
+    name: string,
+    body: unknown,
+    putOptions: { failOperation: boolean },
+  ): Accepted<unknown> & { created: boolean } {
+    const vm = this.vm(subscriptionId, resourceGroup, vmName);
+    const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<
+      string,
+      unknown
+    >;
+    const properties = b.properties;
+    if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) {
+      throw new ArmError(400, 'InvalidParameter', "Required parameter 'properties' is missing (null).");
+    }
+    const props = properties as Record<string, unknown>;
+    if (typeof b.location !== 'string' || b.location === '') {
+      throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
+    }
+    for (const field of ['publisher', 'type', 'typeHandlerVersion'] as const) {
+      if (typeof props[field] !== 'string' || props[field] === '') {
+        throw new ArmError(
+          400,
+          'InvalidParameter',
+          `Required parameter 'properties.${field}' is missing or not a string.`,
+        );
+      }
+    }
+    const isAgent = same(props.publisher as string, NW_PUBLISHER);
+    if (isAgent && !NW_AGENT_TYPES.some((t) => same(t, props.type as string))) {
+      throw new ArmError(
+        400,
+        'InvalidParameter',
+        `Extension type '${String(props.type)}' is not offered by publisher ${NW_PUBLISHER}; use ${NW_AGENT_TYPES.join(' or ')}.`,
+      );
+    }
+    if (isAgent && !same(props.type as string, `NetworkWatcherAgent${vm.osType}`)) {
+      throw new ArmError(
+        400,
+        'OperationNotAllowed',
+        `Extension type '${String(props.type)}' cannot be installed on a ${vm.osType} virtual machine.`,
+      );
+    }
+    const now = this.clock.now();
+    const created = !vm.extensions.has(name.toLowerCase());
+    const readyAt = now + (isAgent ? this.settings.agentInstallSeconds * 1000 : 0);
+    const ext: ExtensionRecord = {
+      id: `${vm.id}/extensions/${name}`,
+      name,
+      location: vm.location,
+      properties: { ...props },
+      createdAt: now,
+      readyAt,
+    };
+    const failOperation = putOptions.failOperation;
+    if (failOperation) ext.readyAt = Number.POSITIVE_INFINITY;
+    vm.extensions.set(name.toLowerCase(), ext);
+    const operationId = randomUUID();
+    this.operations.set(operationId, {
+      id: operationId,
+      startedAt: now,
+      doneAt: readyAt,
+      result: () =>
+        failOperation
+          ? {
+              status: 'Failed',
+              error: {
+                code: 'VMExtensionProvisioningError',
+                message: `VM has reported a failure when processing extension '${name}' (injected fault).`,
+              },
+            }
+          : { status: 'Succeeded' },
+    });
+    const answer = this.extensionBody(ext);
+    if (failOperation) answer.properties.provisioningState = 'Creating';
+    return { body: answer, operationId, remainingMs: readyAt - now, created };
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------------------------
+
+  private start(capture: CaptureRecord): void {
+    capture.cancels = [];
+    if (capture.failOperation) {
+      capture.provisioningState = 'Failed';
+      capture.status = 'Error';
+      capture.errors = ['InternalError'];
+      return;
+    }
+    capture.provisioningState = 'Succeeded';
+    if (!this.agentReady(capture.vm)) {
+      // Without a running agent nothing can capture: Azure reports the session in Error with AgentStopped.
+      capture.status = 'Error';
+      capture.errors = ['AgentStopped'];
+      return;
+    }
+    capture.status = 'Running';
+    capture.captureStartTimeMs = capture.startAt;
+    const limitSeconds = capture.request.timeLimitInSeconds || DEFAULT_TIME_LIMIT_SECONDS;
+    let stopAt = capture.startAt + limitSeconds * 1000;
+    let reason: string = STOP_REASONS.time;
+    try {
+      capture.plan = this.synthesize(capture, limitSeconds);
+      if (capture.plan.bytesLimitReached) {
+        stopAt = Math.min(stopAt, Math.max(capture.startAt, capture.plan.lastPacketTime.getTime()));
+        reason = STOP_REASONS.bytes;
+      }
+    } catch {
+      capture.status = 'Error';
+      capture.errors = ['CaptureFailed'];
+      return;
+    }
+    capture.cancels.push(this.clock.schedule(stopAt, () => this.finish(capture, reason, stopAt)));
+  }
+
+  private finish(capture: CaptureRecord, reason: string, atMs: number): void {
+    capture.cancels.forEach((cancel) => cancel());
+    capture.cancels = [];
+    capture.status = 'Stopped';
+    capture.stopReason = reason;
+    const plan = capture.plan;
+    capture.plan = undefined;
+    if (!plan) return;
+    // The plan covers the whole time limit; a manual stop keeps the packets captured until then.
+    const file =
+      reason === STOP_REASONS.manual ? cutPcap(plan.file, atMs) : { file: plan.file, packets: plan.packets };
+    capture.packets = file.packets;
+    const upload = this.store
+      .upload(capture.blobPath, file.file)
+      .then(() => {
+        capture.storageLocation.storagePath = capture.blobUrl;
+      })
+      .catch(() => {
+        capture.status = 'Error';
+        capture.errors = ['StorageFailed'];
+      })
+      .finally(() => this.pending.delete(upload));
+    this.pending.add(upload);
+  }
+
+  private synthesize(capture: CaptureRecord, durationSeconds: number): SynthesizedCapture {
+    return synthesizeCapture({
+      vmId: capture.vm.id,
+      localIp: capture.vm.localIp,
+      startTime: new Date(capture.startAt),
+      durationSeconds,
+      filters: capture.request.filters,
+      bytesToCapturePerPacket: capture.request.bytesToCapturePerPacket,
+      totalBytesPerSession: capture.request.totalBytesPerSession,
+    });
+  }
+
+  private agentReady(vm: VmRecord): boolean {
+    if (vm.agentInstalled) return true;
+    const now = this.clock.now();
+    return [...vm.extensions.values()].some((e) => isAgentExtension(e) && e.readyAt <= now);
+  }
+
+  // ---- lookups --------------------------------------------------------------------------------------------------
+
+  private targetVm(request: CaptureRequest): VmRecord {
+    if (request.targetType === 'AzureVMSS') {
+      const prefix = `${request.target}/virtualMachines/`.toLowerCase();
+      const instances = [...this.vms.values()].filter((v) => v.id.toLowerCase().startsWith(prefix));
+      const included = request.scope?.include?.map((x) => x.toLowerCase());
+      const chosen = instances.find(
+        (v) => !included?.length || included.includes(v.instanceId!.toLowerCase()),
+      );
+      if (!chosen) {
+        const [, , , , rg, , , , name] = request.target.split('/');
+        throw resourceNotFound('Microsoft.Compute/virtualMachineScaleSets', name ?? request.target, rg ?? '');
+      }
+      return chosen;
+    }
+    const vm = this.vms.get(request.target.toLowerCase());
+    if (!vm) {
+      const [, , , , rg, , , , name] = request.target.split('/');
+      throw resourceNotFound('Microsoft.Compute/virtualMachines', name ?? request.target, rg ?? '');
+    }
+    return vm;
+  }
+
+  private watcher(subscriptionId: string, resourceGroup: string, name: string): WatcherRecord {
+    const id = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Network/networkWatchers/${name}`;
+    const watcher = this.watchers.get(id.toLowerCase());
+    if (!watcher) throw resourceNotFound('Microsoft.Network/networkWatchers', name, resourceGroup);
+    return watcher;
+  }
+
+  private capture(
+    subscriptionId: string,
+    resourceGroup: string,
+    watcherName: string,
+    name: string,
+  ): CaptureRecord {
+    const watcher = this.watcher(subscriptionId, resourceGroup, watcherName);
+    const capture = this.capturesById.get(`${watcher.id}/packetCaptures/${name}`.toLowerCase());
+    if (!capture)
+      throw resourceNotFound(
+        'Microsoft.Network/networkWatchers/packetCaptures',
+        `${watcher.name}/${name}`,
+        resourceGroup,
+      );
+    return capture;
+  }
+
+  private vm(subscriptionId: string, resourceGroup: string, name: string): VmRecord {
+    const id = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Compute/virtualMachines/${name}`;
+    const vm = this.vms.get(id.toLowerCase());
+    if (!vm) throw resourceNotFound('Microsoft.Compute/virtualMachines', name, resourceGroup);
+    return vm;
+  }
+
+  private operation(operationId: string): OperationRecord {
+    const op = this.operations.get(operationId);
+    if (!op) throw new ArmError(404, 'OperationNotFound', `Operation '${operationId}' was not found.`);
+    return op;
+  }
+
+  private preinstalledAgent(vm: VmRecord): ExtensionRecord {
+    return {
+      id: `${vm.id}/extensions/AzureNetworkWatcherExtension`,
+      name: 'AzureNetworkWatcherExtension',
+      location: vm.location,
+      properties: {
+        publisher: NW_PUBLISHER,
+        type: `NetworkWatcherAgent${vm.osType}`,
+        typeHandlerVersion: '1.4',
+        autoUpgradeMinorVersion: true,
+      },
+      createdAt: 0,
+      readyAt: 0,
+    };
+  }
+
+  private extensionBody(
+    ext: ExtensionRecord,
+  ): { properties: Record<string, unknown> } & Record<string, unknown> {
+    const ready = ext.readyAt <= this.clock.now();
+    return {
+      id: ext.id,
+      name: ext.name,
+      type: 'Microsoft.Compute/virtualMachines/extensions',
+      location: ext.location,
+      properties: {
+        ...ext.properties,
+        provisioningState: ready ? 'Succeeded' : Number.isFinite(ext.readyAt) ? 'Creating' : 'Failed',
+      },
+    };
+  }
+}
+
+/**
+ * Keeps the records of a classic little-endian microsecond pcap file (what the synthesizer writes) up to `untilMs`.
+ * The synthesizer's traffic depends on the whole window, so a shorter capture is cut from the planned one
+ * rather than synthesized again.
+ */
+function cutPcap(file: Buffer, untilMs: number): { file: Buffer; packets: number } {
+  let at = 24;
+  let packets = 0;
+  while (at + 16 <= file.length) {
+    const timeMs = file.readUInt32LE(at) * 1000 + file.readUInt32LE(at + 4) / 1000;
+    if (timeMs > untilMs) break;
+    at += 16 + file.readUInt32LE(at + 8);
+    packets += 1;
+  }
+  return { file: file.subarray(0, Math.min(at, file.length)), packets };
+}
+
+function isAgentExtension(e: ExtensionRecord): boolean {
+  return (
+    typeof e.properties.publisher === 'string' &&
+    same(e.properties.publisher, NW_PUBLISHER) &&
+    NW_AGENT_TYPES.some((t) => typeof e.properties.type === 'string' && same(t, e.properties.type))
+  );
+}
+
+function watcherBody(w: WatcherRecord): unknown {
+  return {
+    name: w.name,
+    id: w.id,
+    etag: w.etag,
+    type: 'Microsoft.Network/networkWatchers',
+    location: w.location,
+    tags: {},
+    properties: { provisioningState: 'Succeeded' },
+  };
+}
+
+/** `PacketCaptureResult`. The Create example's 201 carries no etag; Get and List do. */
+function captureBody(c: CaptureRecord, withEtag: boolean): unknown {
+  const r = c.request;
+  return {
+    name: c.name,
+    id: c.id,
+    ...(withEtag ? { etag: c.etag } : {}),
+    properties: {
+      target: r.target,
+      ...(r.targetType === undefined ? {} : { targetType: r.targetType }),
+      ...(r.scope === undefined ? {} : { scope: r.scope }),
+      bytesToCapturePerPacket: r.bytesToCapturePerPacket,
+      totalBytesPerSession: r.totalBytesPerSession,
+      timeLimitInSeconds: r.timeLimitInSeconds,
+      storageLocation: { ...c.storageLocation },
+      filters: r.filters,
+      ...(r.continuousCapture === undefined ? {} : { continuousCapture: r.continuousCapture }),
+      ...(r.captureSettings === undefined ? {} : { captureSettings: r.captureSettings }),
+      provisioningState: c.provisioningState,
+    },
+  };
+}
+
+/** `PacketCaptureQueryStatusResult`. */
+function statusBody(c: CaptureRecord): unknown {
+  return {
+    name: c.name,
+    id: c.id,
+    ...(c.captureStartTimeMs === undefined ? {} : { captureStartTime: isoMs(c.captureStartTimeMs) }),
+    packetCaptureStatus: c.status,
+    ...(c.stopReason === undefined ? {} : { stopReason: c.stopReason }),
+    packetCaptureError: [...c.errors],
+  };
+}
+
+/** `packetcapture_HH_mm_ss_fff.cap` under `yyyy/MM/dd`, UTC. */
+function blobFileName(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return (
+    `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/` +
+    `packetcapture_${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}_${p(d.getUTCMilliseconds(), 3)}.cap`
+  );
+}
+
+function normalizeLocation(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new RegistrationError(
+      `${field} must be a region name such as "westeurope", found ${JSON.stringify(value)}`,
+    );
+  }
+  // ARM accepts "West Europe" and answers "westeurope".
+  return value.replace(/\s+/g, '').toLowerCase();
+}
+
+function same(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+function formatGuid(bytes: Buffer): string {
+  const h = bytes.subarray(0, 16).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+function isoMs(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,26 @@
+/**
+ * The Network Watcher emulator: an HTTPS stand-in for the Azure Resource Manager operations alert-capture uses.
+ * Test and sandbox code only, never deployed.
+ */
+export { startEmulator, DEFAULT_CLIENT_ID } from './startEmulator.js';
+export { emulatorCredential } from './emulatorCredential.js';
+export { createCertificate, writeCertificateFile } from './createCertificate.js';
+export type { EmulatorTls } from './createCertificate.js';
+export { STOP_REASONS, CAPTURE_START_SECONDS, OPERATION_SECONDS } from './NetworkWatcherModel.js';
+export { CAPTURE_CONTAINER } from './CaptureStore.js';
+export {
+  NETWORK_API_VERSIONS,
+  COMPUTE_API_VERSIONS,
+  MSI_API_VERSION,
+  FIRST_PAGED_NETWORK_API_VERSION,
+} from './apiVersions.js';
+export type {
+  Emulator,
+  EmulatorCapture,
+  EmulatorConfig,
+  EmulatorOptions,
+  EmulatorVm,
+  FaultKind,
+  FaultRule,
+  RequestLogEntry,
+} from './types.js';

@@ -1,0 +1,85 @@
+/**
+ * CLI: starts the Network Watcher emulator and prints one JSON line `{ url, caFile, identityEndpoint,
+ * identityHeader, clientId }`; stops on SIGINT/SIGTERM. Options come from flags or environment variables:
+ * --port / NW_EMULATOR_PORT, --blob-connection-string / NW_EMULATOR_BLOB_CONNECTION_STRING,
+ * --time-scale / NW_EMULATOR_TIME_SCALE, --latency-ms / NW_EMULATOR_LATENCY_MS,
+ * --session-limit / NW_EMULATOR_SESSION_LIMIT, --agent-install-seconds / NW_EMULATOR_AGENT_INSTALL_SECONDS,
+ * --page-size / NW_EMULATOR_PAGE_SIZE, --client-id / NW_EMULATOR_CLIENT_ID.
+ * Run with `npx tsx test/emulator/main.ts`.
+ */
+import { parseArgs } from 'node:util';
+import { startEmulator } from './startEmulator.js';
+import type { EmulatorOptions } from './types.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    'blob-connection-string': { type: 'string' },
+    'time-scale': { type: 'string' },
+    'latency-ms': { type: 'string' },
+    'session-limit': { type: 'string' },
+    'agent-install-seconds': { type: 'string' },
+    'page-size': { type: 'string' },
+    'client-id': { type: 'string' },
+  },
+});
+
+function setting(flag: keyof typeof values, env: string): string | undefined {
+  const value = values[flag] ?? process.env[env];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function numberSetting(flag: keyof typeof values, env: string): number | undefined {
+  const text = setting(flag, env);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value)) {
+    console.error(`--${flag} (${env}) must be a number, found "${text}"`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const options: EmulatorOptions = {};
+const port = numberSetting('port', 'NW_EMULATOR_PORT');
+if (port !== undefined) options.port = port;
+const blob = setting('blob-connection-string', 'NW_EMULATOR_BLOB_CONNECTION_STRING');
+if (blob !== undefined) options.blobConnectionString = blob;
+const timeScale = numberSetting('time-scale', 'NW_EMULATOR_TIME_SCALE');
+if (timeScale !== undefined) options.timeScale = timeScale;
+const latency = numberSetting('latency-ms', 'NW_EMULATOR_LATENCY_MS');
+if (latency !== undefined) options.latencyInMs = latency;
+const sessionLimit = numberSetting('session-limit', 'NW_EMULATOR_SESSION_LIMIT');
+if (sessionLimit !== undefined) options.sessionLimit = sessionLimit;
+const agent = numberSetting('agent-install-seconds', 'NW_EMULATOR_AGENT_INSTALL_SECONDS');
+if (agent !== undefined) options.agentInstallSeconds = agent;
+const pageSize = numberSetting('page-size', 'NW_EMULATOR_PAGE_SIZE');
+if (pageSize !== undefined) options.pageSize = pageSize;
+const clientId = setting('client-id', 'NW_EMULATOR_CLIENT_ID');
+if (clientId !== undefined) options.clientId = clientId;
+
+const emulator = await startEmulator(options);
+console.log(
+  JSON.stringify({
+    url: emulator.url,
+    caFile: emulator.caFile,
+    identityEndpoint: emulator.identityEndpoint,
+    identityHeader: emulator.identityHeader,
+    clientId: emulator.clientId,
+  }),
+);
+
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  emulator.stop().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(`Stopping the emulator failed: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -1,0 +1,685 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  COMPUTE_API_VERSIONS,
+  FIRST_PAGED_NETWORK_API_VERSION,
+  MSI_API_VERSION,
+  NETWORK_API_VERSIONS,
+} from './apiVersions.js';
+import { ArmError, sendJson } from './armError.js';
+import { CaptureStore } from './CaptureStore.js';
+import { createCertificate, writeCertificateFile } from './createCertificate.js';
+import { EmulatedClock } from './EmulatedClock.js';
+import { describe, FaultRuleError, parseFaultRule, takeFault, type ActiveFault } from './faultRules.js';
+import { NetworkWatcherModel, RegistrationError } from './NetworkWatcherModel.js';
+import { parseCaptureBody } from './parseCaptureBody.js';
+import { TokenIssuer } from './TokenIssuer.js';
+import type {
+  Emulator,
+  EmulatorConfig,
+  EmulatorOptions,
+  EmulatorVm,
+  FaultRule,
+  RequestLogEntry,
+} from './types.js';
+
+/** Client id the identity endpoint reports unless told otherwise. */
+export const DEFAULT_CLIENT_ID = '5f0c7b1e-3d2a-4c8e-9b6f-1a2b3c4d5e6f';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Whose api-versions a route accepts; operation URLs carry the version of the request that made them. */
+type Provider = 'network' | 'compute' | 'operation';
+
+/** What a route handler gets: the request, its parsed parts and the path's captures (original case). */
+interface ArmContext {
+  method: string;
+  url: URL;
+  params: string[];
+  body: unknown;
+  apiVersion: string;
+  failOperation: boolean;
+}
+
+interface ArmAnswer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  provider: Provider;
+  handle: (ctx: ArmContext) => ArmAnswer;
+}
+
+const SUB = '/subscriptions/([^/]+)';
+const RG = '/resourceGroups/([^/]+)';
+const NW = `${SUB}${RG}/providers/Microsoft\\.Network/networkWatchers/([^/]+)`;
+const PC = `${NW}/packetCaptures/([^/]+)`;
+const VM = `${SUB}${RG}/providers/Microsoft\\.Compute/virtualMachines/([^/]+)`;
+
+/**
+ * Starts the Network Watcher emulator: an HTTPS server on 127.0.0.1 answering the ARM operations alert-capture
+ * uses (network watchers, packet captures, VMs, the agent extension), the App Service managed identity endpoint,
+ * and an admin API under `/_emulator/`.
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const tls = options.tls ?? (await createCertificate());
+  const caFile = writeCertificateFile(tls.cert);
+  const clientId = options.clientId ?? DEFAULT_CLIENT_ID;
+  const identityHeader = randomBytes(24).toString('hex');
+  const pageSize = positive(options.pageSize ?? 50, 'pageSize');
+  const settings = {
+    latencyInMs: nonNegative(options.latencyInMs ?? 0, 'latencyInMs'),
+    sessionLimit: nonNegative(options.sessionLimit ?? 10_000, 'sessionLimit'),
+    agentInstallSeconds: nonNegative(options.agentInstallSeconds ?? 30, 'agentInstallSeconds'),
+  };
+  const clock = new EmulatedClock(positive(options.timeScale ?? 1, 'timeScale'));
+  const model = new NetworkWatcherModel(clock, new CaptureStore(options.blobConnectionString), settings);
+  let faults: ActiveFault[] = [];
+  let requestLog: RequestLogEntry[] = [];
+  let baseUrl = '';
+  const issuer = new TokenIssuer(() => `${baseUrl}/msi/`, clientId);
+
+  const configure = (c: EmulatorConfig): void => {
+    if (c.latencyInMs !== undefined) settings.latencyInMs = nonNegative(c.latencyInMs, 'latencyInMs');
+    if (c.sessionLimit !== undefined) settings.sessionLimit = nonNegative(c.sessionLimit, 'sessionLimit');
+    if (c.timeScale !== undefined) clock.setTimeScale(positive(c.timeScale, 'timeScale'));
+  };
+  const addFault = (rule: FaultRule): void => {
+    faults.push(parseFaultRule(rule));
+  };
+  const advanceClock = async (seconds: number): Promise<void> => {
+    clock.advance(nonNegative(seconds, 'seconds'));
+    await model.settled();
+  };
+  const reset = (): void => {
+    model.reset();
+    clock.clear();
+    faults = [];
+    requestLog = [];
+  };
+
+  /** Seconds (real) a client should wait, as Retry-After: emulated time left scaled to the wall clock. */
+  const retryAfter = (remainingMs: number): string =>
+    String(Math.max(0, Math.floor(remainingMs / 1000 / clock.timeScale)));
+
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${SUB}/providers/Microsoft\\.Network/networkWatchers$`, 'i'),
+      provider: 'network',
+      handle: (ctx) => page(ctx, model.listWatchers(ctx.params[0]!)),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${SUB}${RG}/providers/Microsoft\\.Network/networkWatchers$`, 'i'),
+      provider: 'network',
+      handle: (ctx) => page(ctx, model.listWatchers(ctx.params[0]!, ctx.params[1])),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${NW}$`, 'i'),
+      provider: 'network',
+      handle: ({ params: [s, g, w] }) => ({ status: 200, body: model.getWatcher(s!, g!, w!) }),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${NW}/packetCaptures$`, 'i'),
+      provider: 'network',
+      handle: (ctx) => page(ctx, model.listCaptures(ctx.params[0]!, ctx.params[1]!, ctx.params[2]!)),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${PC}$`, 'i'),
+      provider: 'network',
+      handle: ({ params: [s, g, w, n] }) => ({ status: 200, body: model.getCapture(s!, g!, w!, n!) }),
+    },
+    {
+      method: 'PUT',
+      pattern: new RegExp(`^${PC}$`, 'i'),
+      provider: 'network',
+      handle: (ctx) => {
+        const [s, g, w, n] = ctx.params as [string, string, string, string];
+        const request = parseCaptureBody(ctx.body);
+        const accepted = model.createCapture(s, g, w, n, request, { failOperation: ctx.failOperation });
+        const region = watcherRegion(s, g, w);
+        return {
+          status: 201,
+          body: accepted.body,
+          headers: {
+            'azure-asyncoperation': `${baseUrl}/subscriptions/${s}/providers/Microsoft.Network/locations/${region}/operations/${accepted.operationId}?api-version=${ctx.apiVersion}`,
+            'retry-after': retryAfter(accepted.remainingMs),
+          },
+        };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: new RegExp(`^${PC}$`, 'i'),
+      provider: 'network',
+      handle: (ctx) => {
+        const [s, g, w, n] = ctx.params as [string, string, string, string];
+        const accepted = model.deleteCapture(s, g, w, n);
+        if (!accepted) return { status: 204 };
+        return locationAnswer(ctx, s, g, w, accepted.operationId, accepted.remainingMs);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${PC}/stop$`, 'i'),
+      provider: 'network',
+      handle: (ctx) => {
+        const [s, g, w, n] = ctx.params as [string, string, string, string];
+        const accepted = model.stopCapture(s, g, w, n);
+        return locationAnswer(ctx, s, g, w, accepted.operationId, accepted.remainingMs);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${PC}/queryStatus$`, 'i'),
+      provider: 'network',
+      handle: (ctx) => {
+        const [s, g, w, n] = ctx.params as [string, string, string, string];
+        const accepted = model.queryStatus(s, g, w, n);
+        return {
+          ...locationAnswer(ctx, s, g, w, accepted.operationId, accepted.remainingMs),
+          body: accepted.body,
+        };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${NW}/operationResults/([^/]+)$`, 'i'),
+      provider: 'operation',
+      handle: (ctx) => {
+        const result = model.locationResult(ctx.params[3]!);
+        if (result.status === 202) {
+          return {
+            status: 202,
+            headers: {
+              location: `${baseUrl}${ctx.url.pathname}${ctx.url.search}`,
+              'retry-after': retryAfter(result.remainingMs),
+            },
+          };
+        }
+        return { status: result.status, body: result.body };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(
+        `^${SUB}/providers/Microsoft\\.(?:Network|Compute)/locations/([^/]+)/operations/([^/]+)$`,
+        'i',
+      ),
+      provider: 'operation',
+      handle: (ctx) => {
+        const { body, remainingMs } = model.asyncOperation(ctx.params[2]!);
+        const headers: Record<string, string> =
+          remainingMs > 0 ? { 'retry-after': retryAfter(remainingMs) } : {};
+        return { status: 200, body, headers };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${VM}$`, 'i'),
+      provider: 'compute',
+      handle: ({ params: [s, g, v] }) => ({ status: 200, body: model.getVm(s!, g!, v!) }),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${VM}/extensions/([^/]+)$`, 'i'),
+      provider: 'compute',
+      handle: ({ params: [s, g, v, e] }) => ({ status: 200, body: model.getExtension(s!, g!, v!, e!) }),
+    },
+    {
+      method: 'PUT',
+      pattern: new RegExp(`^${VM}/extensions/([^/]+)$`, 'i'),
+      provider: 'compute',
+      handle: (ctx) => {
+        const [s, g, v, e] = ctx.params as [string, string, string, string];
+        const accepted = model.putExtension(s, g, v, e, ctx.body, { failOperation: ctx.failOperation });
+        const region = (accepted.body as { location: string }).location;
+        return {
+          status: accepted.created ? 201 : 200,
+          body: accepted.body,
+          headers: {
+            'azure-asyncoperation': `${baseUrl}/subscriptions/${s}/providers/Microsoft.Compute/locations/${region}/operations/${accepted.operationId}?api-version=${ctx.apiVersion}`,
+            'retry-after': retryAfter(accepted.remainingMs),
+          },
+        };
+      },
+    },
+  ];
+
+  function watcherRegion(s: string, g: string, w: string): string {
+    return (model.getWatcher(s, g, w) as { location: string }).location;
+  }
+
+  function locationAnswer(
+    ctx: ArmContext,
+    s: string,
+    g: string,
+    w: string,
+    operationId: string,
+    remainingMs: number,
+  ): ArmAnswer {
+    return {
+      status: 202,
+      headers: {
+        location: `${baseUrl}/subscriptions/${s}/resourceGroups/${g}/providers/Microsoft.Network/networkWatchers/${w}/operationResults/${operationId}?api-version=${ctx.apiVersion}`,
+        'retry-after': retryAfter(remainingMs),
+      },
+    };
+  }
+
+  function page(ctx: ArmContext, items: unknown[]): ArmAnswer {
+    // ISO dates compare as strings.
+    if (ctx.apiVersion < FIRST_PAGED_NETWORK_API_VERSION) return { status: 200, body: { value: items } };
+    const token = ctx.url.searchParams.get('$skipToken') ?? '0';
+    const skip = Number(token);
+    if (!Number.isInteger(skip) || skip < 0) {
+      throw new ArmError(400, 'InvalidSkipToken', `The skip token '${token}' is not valid.`);
+    }
+    const value = items.slice(skip, skip + pageSize);
+    const body: { value: unknown[]; nextLink?: string } = { value };
+    if (skip + pageSize < items.length) {
+      const next = new URLSearchParams({
+        'api-version': ctx.apiVersion,
+        $skipToken: String(skip + pageSize),
+      });
+      body.nextLink = `${baseUrl}${ctx.url.pathname}?${next.toString()}`;
+    }
+    return { status: 200, body };
+  }
+
+  async function handleArm(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = url.pathname;
+    if (settings.latencyInMs > 0) await delay(settings.latencyInMs);
+    let failOperation = false;
+    const fault = takeFault(faults, method, path);
+    switch (fault?.kind) {
+      case 'reset':
+        req.socket.destroy();
+        return;
+      case 'slow':
+        await delay(fault.delayInMs ?? 1000);
+        break;
+      case 'throttle': {
+        const seconds = fault.retryAfterSeconds ?? 1;
+        throw new ArmError(
+          429,
+          'TooManyRequests',
+          `The request is being throttled. Retry after ${seconds} seconds (injected fault).`,
+          { 'retry-after': String(seconds) },
+        );
+      }
+      case 'error500':
+        throw new ArmError(500, 'InternalServerError', 'An internal server error occurred (injected fault).');
+      case 'error503':
+        throw new ArmError(
+          503,
+          'ServiceUnavailable',
+          'The service is temporarily unavailable (injected fault).',
+        );
+      case 'operationFailed':
+        failOperation = true;
+        break;
+      case undefined:
+        break;
+    }
+
+    authenticate(req.headers.authorization);
+
+    const candidates = routes.filter((r) => r.pattern.test(path));
+    const route = candidates.find((r) => r.method === method);
+    if (!route) {
+      if (candidates.length > 0) {
+        throw new ArmError(
+          405,
+          'MethodNotAllowed',
+          `The requested resource does not support http method '${method}'.`,
+        );
+      }
+      throw new ArmError(
+        404,
+        'NotFound',
+        `No HTTP resource was found that matches the request URI '${path}'.`,
+      );
+    }
+    const apiVersion = url.searchParams.get('api-version');
+    if (!apiVersion) {
+      throw new ArmError(
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      );
+    }
+    const supported =
+      route.provider === 'operation'
+        ? [...NETWORK_API_VERSIONS, ...COMPUTE_API_VERSIONS]
+        : route.provider === 'network'
+          ? NETWORK_API_VERSIONS
+          : COMPUTE_API_VERSIONS;
+    if (!supported.includes(apiVersion)) {
+      throw new ArmError(
+        400,
+        'InvalidApiVersionParameter',
+        `The api-version '${apiVersion}' is invalid. The supported versions are '${supported.join(',')}'.`,
+      );
+    }
+    let parsedBody: unknown;
+    if (method === 'PUT' || (method === 'POST' && body.length > 0)) {
+      try {
+        parsedBody = body.length === 0 ? undefined : (JSON.parse(body.toString('utf8')) as unknown);
+      } catch {
+        throw new ArmError(
+          400,
+          'InvalidRequestContent',
+          'The request content was invalid and could not be deserialized.',
+        );
+      }
+    }
+    const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p));
+    const answer = route.handle({ method, url, params, body: parsedBody, apiVersion, failOperation });
+    sendJson(res, answer.status, answer.body, answer.headers);
+  }
+
+  function authenticate(header: string | undefined): void {
+    const challenge = (description: string): Record<string, string> => ({
+      'www-authenticate': `Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="${description}"`,
+    });
+    if (!header) {
+      throw new ArmError(
+        401,
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is missing.",
+        challenge("The authentication failed because of missing 'Authorization' header."),
+      );
+    }
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) {
+      throw new ArmError(
+        401,
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+        challenge("The authentication failed because of an invalid 'Authorization' header."),
+      );
+    }
+    const problem = issuer.check(match[1]!);
+    if (problem === 'expired') {
+      throw new ArmError(
+        401,
+        'ExpiredAuthenticationToken',
+        'The access token has expired.',
+        challenge('The access token has expired.'),
+      );
+    }
+    if (problem) {
+      throw new ArmError(
+        401,
+        'InvalidAuthenticationToken',
+        'The access token is invalid: it was not issued by this emulator.',
+        challenge('The access token is invalid.'),
+      );
+    }
+  }
+
+  function handleIdentity(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const fail = (status: number, message: string): void =>
+      sendJson(res, status, { statusCode: status, message });
+    if (req.method !== 'GET')
+      return fail(405, `The identity endpoint answers GET only, found ${req.method}.`);
+    const version = url.searchParams.get('api-version');
+    if (version !== MSI_API_VERSION) {
+      return fail(
+        400,
+        `api-version must be ${MSI_API_VERSION}, found ${version === null ? 'none' : `'${version}'`}.`,
+      );
+    }
+    const secret = req.headers['x-identity-header'];
+    if (secret === undefined) return fail(400, 'The X-IDENTITY-HEADER header is missing.');
+    if (secret !== identityHeader)
+      return fail(401, 'The X-IDENTITY-HEADER header does not match this identity endpoint.');
+    const resource = url.searchParams.get('resource') ?? url.searchParams.get('scope');
+    if (!resource) return fail(400, "The 'resource' query parameter is required.");
+    const askedFor =
+      url.searchParams.get('client_id') ??
+      url.searchParams.get('principal_id') ??
+      url.searchParams.get('object_id');
+    if (askedFor !== null && askedFor.toLowerCase() !== clientId.toLowerCase()) {
+      return fail(400, `No managed identity with id '${askedFor}' is assigned to this app.`);
+    }
+    const token = issuer.issue(resource.replace(/\/\.default$/, ''));
+    sendJson(res, 200, {
+      access_token: token.accessToken,
+      expires_on: String(token.expiresOnSeconds),
+      resource,
+      token_type: 'Bearer',
+      client_id: clientId,
+    });
+  }
+
+  async function handleAdmin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    body: Buffer,
+  ): Promise<void> {
+    const remote = req.socket.remoteAddress ?? '';
+    if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(remote)) {
+      return sendJson(res, 403, {
+        error: { code: 'Forbidden', message: 'The admin API answers loopback callers only.' },
+      });
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    const route = `${method} ${path.replace(/\/+$/, '').toLowerCase()}`;
+    const bad = (message: string): void => sendJson(res, 400, { error: { code: 'InvalidRequest', message } });
+    let input: unknown;
+    if (body.length > 0) {
+      try {
+        input = JSON.parse(body.toString('utf8')) as unknown;
+      } catch {
+        return bad('The body is not valid JSON.');
+      }
+    }
+    const obj = (): Record<string, unknown> => {
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+        throw new RegistrationError(`body must be a JSON object, found ${describe(input)}`);
+      }
+      return input as Record<string, unknown>;
+    };
+    try {
+      switch (route) {
+        case 'POST /_emulator/vms':
+          model.registerVm(obj() as unknown as EmulatorVm);
+          return sendJson(res, 201, { registered: (input as { id: string }).id });
+        case 'POST /_emulator/watchers': {
+          const w = obj();
+          model.registerWatcher({ id: w.id as string, location: w.location as string });
+          return sendJson(res, 201, { registered: w.id });
+        }
+        case 'GET /_emulator/captures':
+          return sendJson(res, 200, model.captures());
+        case 'GET /_emulator/requests':
+          return sendJson(res, 200, requestLog);
+        case 'POST /_emulator/config': {
+          const c = obj();
+          const latency = c.latencyMs ?? c.latencyInMs;
+          configure({
+            ...(latency === undefined ? {} : { latencyInMs: latency as number }),
+            ...(c.sessionLimit === undefined ? {} : { sessionLimit: c.sessionLimit as number }),
+            ...(c.timeScale === undefined ? {} : { timeScale: c.timeScale as number }),
+          });
+          return sendJson(res, 200, { ...settings, timeScale: clock.timeScale });
+        }
+        case 'POST /_emulator/faults': {
+          const list = Array.isArray(input) ? input : [input];
+          const parsed = list.map((r, i) => parseFaultRule(r, Array.isArray(input) ? `body[${i}]` : 'body'));
+          faults.push(...parsed);
+          return sendJson(res, 201, { faults: faults.map((f) => f.rule) });
+        }
+        case 'DELETE /_emulator/faults':
+          faults = [];
+          return sendJson(res, 200, { faults: [] });
+        case 'POST /_emulator/clock': {
+          const c = obj();
+          if (typeof c.advanceSeconds !== 'number' || !(c.advanceSeconds >= 0)) {
+            return bad(`advanceSeconds must be a number ≥ 0, found ${describe(c.advanceSeconds)}`);
+          }
+          await advanceClock(c.advanceSeconds);
+          return sendJson(res, 200, { now: new Date(clock.now()).toISOString() });
+        }
+        case 'POST /_emulator/reset':
+          reset();
+          return sendJson(res, 200, { reset: true });
+        default:
+          return sendJson(res, 404, {
+            error: { code: 'NotFound', message: `No admin route ${method} ${path}.` },
+          });
+      }
+    } catch (e) {
+      if (e instanceof RegistrationError || e instanceof FaultRuleError || e instanceof RangeError)
+        return bad(e.message);
+      throw e;
+    }
+  }
+
+  const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    const startedAt = Date.now();
+    // ARM tolerates repeated slashes, and @azure/arm-resources' *ById calls send "//subscriptions/..." (which
+    // `new URL(path, base)` would read as a host name).
+    const raw = req.url ?? '/';
+    const queryAt = raw.indexOf('?');
+    const rawPath = queryAt < 0 ? raw : raw.slice(0, queryAt);
+    const url = new URL(
+      rawPath.replace(/\/{2,}/g, '/') + (queryAt < 0 ? '' : raw.slice(queryAt)),
+      'https://127.0.0.1',
+    );
+    const lowerPath = url.pathname.toLowerCase();
+    const isArm = !lowerPath.startsWith('/_emulator/') && lowerPath !== '/msi/token';
+    let errorCode: string | undefined;
+    if (isArm) {
+      let logged = false;
+      const log = (status: number): void => {
+        if (logged) return;
+        logged = true;
+        requestLog.push({
+          method: (req.method ?? 'GET').toUpperCase(),
+          path: url.pathname,
+          status,
+          startedAt,
+          endedAt: Date.now(),
+          ...(errorCode === undefined ? {} : { errorCode }),
+        });
+      };
+      // Logged as the answer is sent, so a client that got its answer always finds it in the log ('finish' can
+      // come later over TLS); 'close' without an answer is a reset connection.
+      const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+      res.end = ((...args: unknown[]) => {
+        log(res.statusCode);
+        return end(...args);
+      }) as typeof res.end;
+      res.once('close', () => log(0));
+    }
+    readBody(req)
+      .then(async (body) => {
+        if (lowerPath.startsWith('/_emulator/')) return handleAdmin(req, res, url.pathname, body);
+        if (lowerPath === '/msi/token') {
+          const fault = takeFault(faults, req.method ?? 'GET', url.pathname);
+          if (fault?.kind === 'reset') return void req.socket.destroy();
+          return handleIdentity(req, res, url);
+        }
+        return handleArm(req, res, url, body);
+      })
+      .catch((e: unknown) => {
+        if (res.headersSent || req.socket.destroyed) return;
+        const error =
+          e instanceof ArmError
+            ? e
+            : new ArmError(
+                500,
+                'InternalServerError',
+                `The emulator failed: ${e instanceof Error ? e.message : String(e)}`,
+              );
+        errorCode = error.code;
+        sendJson(res, error.status, { error: { code: error.code, message: error.message } }, error.headers);
+      });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  baseUrl = `https://127.0.0.1:${port}`;
+
+  return {
+    url: baseUrl,
+    caPem: tls.cert,
+    caFile,
+    identityEndpoint: `${baseUrl}/msi/token`,
+    identityHeader,
+    clientId,
+    registerVm: (vm) => model.registerVm(vm),
+    registerWatcher: (w) => model.registerWatcher(w),
+    captures: () => model.captures(),
+    requests: () => requestLog.map((r) => ({ ...r })),
+    limitRefusals: () => model.limitRefusals(),
+    configure,
+    addFault,
+    clearFaults: () => {
+      faults = [];
+    },
+    advanceClock,
+    now: () => clock.now(),
+    reset,
+    stop: async () => {
+      clock.dispose();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await model.settled();
+    },
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(
+          new ArmError(413, 'RequestEntityTooLarge', `The request body exceeds ${MAX_BODY_BYTES} bytes.`),
+        );
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function positive(value: number, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${field} must be a number > 0, found ${describe(value)}`);
+  }
+  return value;
+}
+
+function nonNegative(value: number, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${field} must be a number ≥ 0, found ${describe(value)}`);
+  }
+  return value;
+}

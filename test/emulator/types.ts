@@ -1,0 +1,125 @@
+/** Options for {@link startEmulator}. */
+export interface EmulatorOptions {
+  /** Port on 127.0.0.1; default 0 (free port). */
+  port?: number;
+  /** TLS key and cert (PEM). Default: a new self-signed cert for 127.0.0.1 + localhost made at start. */
+  tls?: { key: string; cert: string };
+  /** Where capture files go: an Azurite (or Azure) blob connection string. If absent, no file is uploaded but storagePath is still set. */
+  blobConnectionString?: string;
+  /** Emulated seconds per real second (default 1). 1000 makes a 300 s capture end in 0.3 s. */
+  timeScale?: number;
+  /** Added to every ARM request, ms (default 0). */
+  latencyInMs?: number;
+  /** Platform packet-capture session limit per subscription and region (default 10000). */
+  sessionLimit?: number;
+  /** Emulated seconds an agent-extension PUT takes to reach Succeeded (default 30). */
+  agentInstallSeconds?: number;
+  /** Items per page for list operations before a nextLink (default 50). */
+  pageSize?: number;
+  /** Client id reported by the identity endpoint (default a fixed GUID). */
+  clientId?: string;
+}
+
+/** A virtual machine (or VMSS instance) known to the emulator. */
+export interface EmulatorVm {
+  id: string;
+  location: string;
+  osType?: 'Linux' | 'Windows';
+  agentInstalled?: boolean;
+}
+
+/** A packet capture as the emulator holds it (a view for tests, not the ARM wire shape). */
+export interface EmulatorCapture {
+  id: string;
+  name: string;
+  target: string;
+  targetType: string;
+  status: 'NotStarted' | 'Running' | 'Stopped' | 'Error';
+  stopReason?: string;
+  storagePath?: string;
+  filters: unknown[];
+  bytesToCapturePerPacket: number;
+  totalBytesPerSession: number;
+  timeLimitInSeconds: number;
+  scope?: unknown;
+  /** Emulated ms since the epoch. */
+  createdAt: number;
+  captureStartTime?: string;
+  errors: string[];
+  /** ARM provisioning state of the capture resource. */
+  provisioningState: 'Updating' | 'Succeeded' | 'Failed' | 'Deleting';
+  /** Packets in the uploaded file, once the capture stopped with a file. */
+  packets?: number;
+}
+
+/** One ARM request the emulator answered. */
+export interface RequestLogEntry {
+  method: string;
+  /** Path without query. */
+  path: string;
+  /** HTTP status; 0 when the connection was reset by a fault. */
+  status: number;
+  /** Wall-clock ms since the epoch. */
+  startedAt: number;
+  endedAt: number;
+  /** `error.code` of an error answer. */
+  errorCode?: string;
+}
+
+/** What a fault rule does to a matching request. */
+export type FaultKind = 'throttle' | 'error500' | 'error503' | 'reset' | 'slow' | 'operationFailed';
+
+/** A fault to inject into matching ARM requests. */
+export interface FaultRule {
+  method?: string;
+  /** RegExp source matched against the path (no query), case-insensitive. */
+  pathPattern: string;
+  kind: FaultKind;
+  /** Times to fire, default unlimited. */
+  count?: number;
+  /** 0..1, default 1. */
+  probability?: number;
+  /** For throttle, default 1. */
+  retryAfterSeconds?: number;
+  /** For slow (default 1000). */
+  delayInMs?: number;
+}
+
+/** Settings that can change while the emulator runs. */
+export interface EmulatorConfig {
+  latencyInMs?: number;
+  sessionLimit?: number;
+  timeScale?: number;
+}
+
+/** A running emulator. */
+export interface Emulator {
+  /** `https://127.0.0.1:<port>` */
+  url: string;
+  /** The certificate clients must trust. */
+  caPem: string;
+  /** `caPem` written to a PEM file in a temp dir. */
+  caFile: string;
+  /** `${url}/msi/token` (App Service managed identity endpoint). */
+  identityEndpoint: string;
+  /** Random secret made at start. */
+  identityHeader: string;
+  clientId: string;
+  registerVm(vm: EmulatorVm): void;
+  /** Adds a network watcher besides the default `NetworkWatcher_<region>` ones. */
+  registerWatcher(watcher: { id: string; location: string }): void;
+  captures(): EmulatorCapture[];
+  requests(): RequestLogEntry[];
+  /** Packet-capture PUTs refused because the session limit was reached. */
+  limitRefusals(): number;
+  configure(c: EmulatorConfig): void;
+  addFault(rule: FaultRule): void;
+  clearFaults(): void;
+  /** Moves the emulated clock forward (captures reach their time limit without waiting). Resolves after resulting uploads. */
+  advanceClock(seconds: number): Promise<void>;
+  /** Emulated time, ms since the epoch. */
+  now(): number;
+  /** Forgets VMs, watchers, captures, faults, request log. */
+  reset(): void;
+  stop(): Promise<void>;
+}
