@@ -118,11 +118,9 @@ export const settingsSchema = z
       .string()
       .default('alertcap')
       .pipe(
-        z
-          .string()
-          .regex(/^[a-z][a-z0-9-]{0,19}$/i, {
-            error: 'expected 1-20 letters, digits or "-", starting with a letter',
-          }),
+        z.string().regex(/^[a-z][a-z0-9-]{0,19}$/i, {
+          error: 'expected 1-20 letters, digits or "-", starting with a letter',
+        }),
       ),
     ALLOWED_SCOPES: scopes,
     STOP_ON_RESOLVE: boolean(false),
@@ -141,6 +139,7 @@ export const settingsSchema = z
     ARM_ENDPOINT: z
       .url({ protocol: /^https$/, error: 'expected an https URL' })
       .default('https://management.azure.com'),
+    CAPTURE_STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
     LEDGER_STORAGE_ACCOUNT_NAME: z
       .string()
       .regex(/^[a-z0-9]{3,24}$/, {
@@ -195,6 +194,11 @@ type Settings = z.output<typeof settingsSchema>;
 /** The parsed configuration handed to the core. */
 export interface Config {
   captureStorageAccountId: string;
+  /**
+   * Local runs only (Azurite speaks plain http, where bearer tokens are refused): read capture files with this
+   * connection string. Unset in Azure, where the identity reads them (Storage Blob Data Reader).
+   */
+  captureStorageConnectionString?: string;
   captureTimeLimitSeconds: number;
   captureMaxTimeLimitSeconds: number;
   /** 0 captures whole packets. */
@@ -228,6 +232,7 @@ export interface Config {
 function toConfig(s: Settings): Config {
   return {
     captureStorageAccountId: s.CAPTURE_STORAGE_ACCOUNT_ID,
+    captureStorageConnectionString: s.CAPTURE_STORAGE_CONNECTION_STRING,
     captureTimeLimitSeconds: s.CAPTURE_TIME_LIMIT_SECONDS,
     captureMaxTimeLimitSeconds: s.CAPTURE_MAX_TIME_LIMIT_SECONDS,
     captureBytesPerPacket: s.CAPTURE_BYTES_PER_PACKET,

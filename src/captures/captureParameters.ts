@@ -25,7 +25,10 @@ export interface EffectiveCaptureSettings {
  * is the largest), total bytes ≤ `CAPTURE_TOTAL_BYTES`. Override filters are taken only when the operator set
  * none: configured filters are a restriction an alert payload must not widen.
  */
-export function effectiveCaptureSettings(config: Config, overrides: CaptureOverrides = {}): EffectiveCaptureSettings {
+export function effectiveCaptureSettings(
+  config: Config,
+  overrides: CaptureOverrides = {},
+): EffectiveCaptureSettings {
   const notes: string[] = [];
 
   let timeLimitInSeconds = config.captureTimeLimitSeconds;
@@ -40,8 +43,10 @@ export function effectiveCaptureSettings(config: Config, overrides: CaptureOverr
   const perPacket = overrides.captureBytesPerPacket;
   if (perPacket !== undefined) {
     // 0 means "whole packets", the largest possible: allowed only when the operator allows whole packets.
-    const widerThanAllowed = config.captureBytesPerPacket !== 0 && (perPacket === 0 || perPacket > config.captureBytesPerPacket);
-    if (widerThanAllowed) notes.push(`captureBytesPerPacket lowered to the maximum ${config.captureBytesPerPacket}`);
+    const widerThanAllowed =
+      config.captureBytesPerPacket !== 0 && (perPacket === 0 || perPacket > config.captureBytesPerPacket);
+    if (widerThanAllowed)
+      notes.push(`captureBytesPerPacket lowered to the maximum ${config.captureBytesPerPacket}`);
     else bytesToCapturePerPacket = perPacket;
   }
 
@@ -64,8 +69,7 @@ export function effectiveCaptureSettings(config: Config, overrides: CaptureOverr
 
 /** What the capture runs on. */
 export type CaptureTargetSpec =
-  | { kind: 'vm'; vmId: string }
-  | { kind: 'vmssInstance'; scaleSetId: string; instanceId: string };
+  { kind: 'vm'; vmId: string } | { kind: 'vmssInstance'; scaleSetId: string; instanceId: string };
 
 /** The PUT body of a packet capture for a target, written to the capture storage account. */
 export function packetCaptureParameters(

@@ -26,6 +26,8 @@ export interface CaptureSummary {
   topTalkers: TalkerStat[];
   /** Things worth a human's attention. */
   signals: Signal[];
+  /** Size of the capture file in bytes, when the summary was read from storage. */
+  fileBytes?: number;
 }
 
 /** Packets and bytes of one protocol. */

@@ -24,7 +24,10 @@ export interface IncomingAlertRequest {
  * status: 415 (not JSON), 413 (declared or actual size over the limit: reading stops at the limit), 400 (not
  * UTF-8 JSON). Nothing is kept beyond `maxBytes`.
  */
-export async function readJsonBody(request: IncomingAlertRequest, options: ReadJsonBodyOptions = {}): Promise<unknown> {
+export async function readJsonBody(
+  request: IncomingAlertRequest,
+  options: ReadJsonBodyOptions = {},
+): Promise<unknown> {
   const maxBytes = options.maxBytes ?? MAX_BODY_BYTES;
   const contentType = request.headers.get('content-type') ?? '';
   const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
@@ -49,7 +52,12 @@ export async function readJsonBody(request: IncomingAlertRequest, options: ReadJ
       chunks.push(chunk);
     }
   }
-  if (size === 0) throw new RequestError(400, 'InvalidRequestContent', 'The request body is empty: expected an alert JSON object.');
+  if (size === 0)
+    throw new RequestError(
+      400,
+      'InvalidRequestContent',
+      'The request body is empty: expected an alert JSON object.',
+    );
 
   let text: string;
   try {
@@ -66,5 +74,9 @@ export async function readJsonBody(request: IncomingAlertRequest, options: ReadJ
 }
 
 function tooLarge(maxBytes: number, found: string): RequestError {
-  return new RequestError(413, 'PayloadTooLarge', `The request body must be at most ${maxBytes} bytes, found ${found}.`);
+  return new RequestError(
+    413,
+    'PayloadTooLarge',
+    `The request body must be at most ${maxBytes} bytes, found ${found}.`,
+  );
 }

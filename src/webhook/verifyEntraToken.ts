@@ -43,21 +43,28 @@ export class EntraTokenVerifier {
     const [, h, p, s] = match as unknown as [string, string, string, string];
     const header = decodePart(h);
     const payload = decodePart(p);
-    if (header?.alg !== 'RS256' || typeof header.kid !== 'string') throw unauthorized('expected an RS256 token with a key id');
+    if (header?.alg !== 'RS256' || typeof header.kid !== 'string')
+      throw unauthorized('expected an RS256 token with a key id');
     const key = await this.signingKey(header.kid);
     if (!key || !verify('RSA-SHA256', Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url'))) {
       throw unauthorized('the token signature does not verify with the tenant keys');
     }
-    const issuers = [`https://sts.windows.net/${this.tenantId}/`, `https://login.microsoftonline.com/${this.tenantId}/v2.0`];
-    if (!payload || !issuers.includes(String(payload.iss))) throw unauthorized('the token was not issued by the configured tenant');
+    const issuers = [
+      `https://sts.windows.net/${this.tenantId}/`,
+      `https://login.microsoftonline.com/${this.tenantId}/v2.0`,
+    ];
+    if (!payload || !issuers.includes(String(payload.iss)))
+      throw unauthorized('the token was not issued by the configured tenant');
     const aud = payload.aud;
     if (!(aud === this.audience || (Array.isArray(aud) && aud.includes(this.audience)))) {
       throw unauthorized('the token audience is not the configured one');
     }
     const nowSeconds = this.now() / 1000;
     const skew = this.options.clockSkewSeconds ?? 300;
-    if (typeof payload.exp !== 'number' || payload.exp + skew < nowSeconds) throw unauthorized('the token has expired');
-    if (typeof payload.nbf === 'number' && payload.nbf - skew > nowSeconds) throw unauthorized('the token is not valid yet');
+    if (typeof payload.exp !== 'number' || payload.exp + skew < nowSeconds)
+      throw unauthorized('the token has expired');
+    if (typeof payload.nbf === 'number' && payload.nbf - skew > nowSeconds)
+      throw unauthorized('the token is not valid yet');
   }
 
   private async signingKey(kid: string): Promise<KeyObject | undefined> {
@@ -74,9 +81,15 @@ export class EntraTokenVerifier {
       body = (await response.json()) as { keys?: Jwk[] };
     } catch {
       // Without keys no token verifies; Azure Monitor retries on 503, not on 401.
-      throw new RequestError(503, 'SigningKeysUnavailable', 'The tenant signing keys could not be fetched; try again.', undefined, {
-        'Retry-After': '30',
-      });
+      throw new RequestError(
+        503,
+        'SigningKeysUnavailable',
+        'The tenant signing keys could not be fetched; try again.',
+        undefined,
+        {
+          'Retry-After': '30',
+        },
+      );
     }
     const byKid = new Map<string, KeyObject>();
     for (const jwk of body.keys ?? []) {
@@ -94,7 +107,9 @@ export class EntraTokenVerifier {
 function decodePart(part: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

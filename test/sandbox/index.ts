@@ -134,6 +134,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
         IDENTITY_ENDPOINT: emulator.identityEndpoint,
         IDENTITY_HEADER: emulator.identityHeader,
         LEDGER_STORAGE_CONNECTION_STRING: azurite.connectionString,
+        CAPTURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
         AzureWebJobsStorage: azurite.connectionString,
         CAPTURE_STORAGE_ACCOUNT_ID: SANDBOX_CAPTURE_STORAGE_ACCOUNT_ID,
         ALLOWED_SCOPES: `/subscriptions/${SANDBOX_SUBSCRIPTION_ID}`,

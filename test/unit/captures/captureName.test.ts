@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { captureNameFor, isOurCapture } from '../../../src/captures/captureName.js';
 
 const SUB = '/subscriptions/00000000-0000-0000-0000-000000000000';
-const vm = (rg: string, name: string) => `${SUB}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${name}`;
+const vm = (rg: string, name: string) =>
+  `${SUB}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${name}`;
 
 describe('captureNameFor', () => {
   it('is deterministic and case-insensitive on the resource id', () => {
@@ -28,7 +29,11 @@ describe('captureNameFor', () => {
 
   it('stays within 80 ARM-safe characters for the longest VM names', () => {
     const long = 'v'.repeat(64);
-    const name = captureNameFor('a'.repeat(20), { resourceId: vm('rg', long), name: long, instanceId: '12345' });
+    const name = captureNameFor('a'.repeat(20), {
+      resourceId: vm('rg', long),
+      name: long,
+      instanceId: '12345',
+    });
     expect(name.length).toBeLessThanOrEqual(80);
     expect(name).toMatch(/^[a-z0-9][a-z0-9_.-]*[a-z0-9]$/);
   });

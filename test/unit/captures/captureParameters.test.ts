@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveCaptureSettings, packetCaptureParameters } from '../../../src/captures/captureParameters.js';
+import {
+  effectiveCaptureSettings,
+  packetCaptureParameters,
+} from '../../../src/captures/captureParameters.js';
 import { loadConfig } from '../../../src/config.js';
 
 const SUB = '/subscriptions/00000000-0000-0000-0000-000000000000';
@@ -15,7 +18,12 @@ const base = {
 describe('effectiveCaptureSettings', () => {
   it('uses the configured settings without overrides', () => {
     const s = effectiveCaptureSettings(loadConfig(base));
-    expect(s).toMatchObject({ timeLimitInSeconds: 300, bytesToCapturePerPacket: 0, totalBytesPerSession: 1000000, filters: [] });
+    expect(s).toMatchObject({
+      timeLimitInSeconds: 300,
+      bytesToCapturePerPacket: 0,
+      totalBytesPerSession: 1000000,
+      filters: [],
+    });
     expect(s.notes).toEqual([]);
   });
 
@@ -26,20 +34,27 @@ describe('effectiveCaptureSettings', () => {
   });
 
   it('accepts a shorter duration and fewer bytes', () => {
-    const s = effectiveCaptureSettings(loadConfig(base), { captureDurationSeconds: 60, captureTotalBytes: 5000 });
+    const s = effectiveCaptureSettings(loadConfig(base), {
+      captureDurationSeconds: 60,
+      captureTotalBytes: 5000,
+    });
     expect(s.timeLimitInSeconds).toBe(60);
     expect(s.totalBytesPerSession).toBe(5000);
     expect(s.notes).toEqual([]);
   });
 
   it('clamps total bytes to the configured maximum', () => {
-    expect(effectiveCaptureSettings(loadConfig(base), { captureTotalBytes: 9e9 }).totalBytesPerSession).toBe(1000000);
+    expect(effectiveCaptureSettings(loadConfig(base), { captureTotalBytes: 9e9 }).totalBytesPerSession).toBe(
+      1000000,
+    );
   });
 
   it('refuses whole packets (0) or a larger snap length when the operator set one', () => {
     const config = loadConfig({ ...base, CAPTURE_BYTES_PER_PACKET: '128' });
     expect(effectiveCaptureSettings(config, { captureBytesPerPacket: 0 }).bytesToCapturePerPacket).toBe(128);
-    expect(effectiveCaptureSettings(config, { captureBytesPerPacket: 1500 }).bytesToCapturePerPacket).toBe(128);
+    expect(effectiveCaptureSettings(config, { captureBytesPerPacket: 1500 }).bytesToCapturePerPacket).toBe(
+      128,
+    );
     expect(effectiveCaptureSettings(config, { captureBytesPerPacket: 64 }).bytesToCapturePerPacket).toBe(64);
   });
 
@@ -58,13 +73,22 @@ describe('packetCaptureParameters', () => {
   it('targets a VM with the capture storage account', () => {
     const vmId = `${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1`;
     const p = packetCaptureParameters({ kind: 'vm', vmId }, settings, base.CAPTURE_STORAGE_ACCOUNT_ID);
-    expect(p).toMatchObject({ target: vmId, targetType: 'AzureVM', timeLimitInSeconds: 300, storageLocation: { storageId: base.CAPTURE_STORAGE_ACCOUNT_ID } });
+    expect(p).toMatchObject({
+      target: vmId,
+      targetType: 'AzureVM',
+      timeLimitInSeconds: 300,
+      storageLocation: { storageId: base.CAPTURE_STORAGE_ACCOUNT_ID },
+    });
     expect(p.scope).toBeUndefined();
   });
 
   it('targets one scale set instance through scope.include', () => {
     const ss = `${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/pool`;
-    const p = packetCaptureParameters({ kind: 'vmssInstance', scaleSetId: ss, instanceId: '3' }, settings, base.CAPTURE_STORAGE_ACCOUNT_ID);
+    const p = packetCaptureParameters(
+      { kind: 'vmssInstance', scaleSetId: ss, instanceId: '3' },
+      settings,
+      base.CAPTURE_STORAGE_ACCOUNT_ID,
+    );
     expect(p).toMatchObject({ target: ss, targetType: 'AzureVMSS', scope: { include: ['3'] } });
   });
 });

@@ -1,13 +1,17 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { RequestError } from '../../../src/errors.js';
 import { MAX_BODY_BYTES, readJsonBody, type IncomingAlertRequest } from '../../../src/webhook/readBody.js';
 
-function request(body: string | Uint8Array[] | null, headers: Record<string, string> = { 'content-type': 'application/json' }): IncomingAlertRequest {
+function request(
+  body: string | Uint8Array[] | null,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): IncomingAlertRequest {
   const chunks = body === null ? null : typeof body === 'string' ? [new TextEncoder().encode(body)] : body;
   return {
     method: 'POST',
     headers: { get: (n) => headers[n.toLowerCase()] ?? null },
-    body: chunks ? (async function* () { yield* chunks; })() : null,
+    body: chunks ? Readable.from(chunks) : null,
   };
 }
 
@@ -27,12 +31,19 @@ describe('readJsonBody', () => {
   });
 
   it('accepts a charset and +json media types', async () => {
-    await expect(readJsonBody(request('{}', { 'content-type': 'application/json; charset=utf-8' }))).resolves.toEqual({});
-    await expect(readJsonBody(request('{}', { 'content-type': 'application/vnd.alert+json' }))).resolves.toEqual({});
+    await expect(
+      readJsonBody(request('{}', { 'content-type': 'application/json; charset=utf-8' })),
+    ).resolves.toEqual({});
+    await expect(
+      readJsonBody(request('{}', { 'content-type': 'application/vnd.alert+json' })),
+    ).resolves.toEqual({});
   });
 
   it('answers 415 for another media type, before reading the body', async () => {
-    expect(await statusOf(request('{}', { 'content-type': 'text/plain' }))).toEqual([415, 'UnsupportedMediaType']);
+    expect(await statusOf(request('{}', { 'content-type': 'text/plain' }))).toEqual([
+      415,
+      'UnsupportedMediaType',
+    ]);
     expect(await statusOf(request('{}', {}))).toEqual([415, 'UnsupportedMediaType']);
   });
 
@@ -47,12 +58,14 @@ describe('readJsonBody', () => {
     const req: IncomingAlertRequest = {
       method: 'POST',
       headers: { get: (n) => (n === 'content-type' ? 'application/json' : null) },
-      body: (async function* () {
-        for (let i = 0; i < 1000; i++) {
-          served++;
-          yield chunk;
-        }
-      })(),
+      body: Readable.from(
+        (function* () {
+          for (let i = 0; i < 1000; i++) {
+            served++;
+            yield chunk;
+          }
+        })(),
+      ),
     };
     expect(await statusOf(req)).toEqual([413, 'PayloadTooLarge']);
     expect(served).toBeLessThan(10);
@@ -60,7 +73,10 @@ describe('readJsonBody', () => {
 
   it('answers 400 for an empty body, bad UTF-8 and bad JSON', async () => {
     expect(await statusOf(request(null))).toEqual([400, 'InvalidRequestContent']);
-    expect(await statusOf(request([new Uint8Array([0x7b, 0xff, 0x7d])]))).toEqual([400, 'InvalidRequestContent']);
+    expect(await statusOf(request([new Uint8Array([0x7b, 0xff, 0x7d])]))).toEqual([
+      400,
+      'InvalidRequestContent',
+    ]);
     expect(await statusOf(request('{"a":'))).toEqual([400, 'InvalidJson']);
   });
 });

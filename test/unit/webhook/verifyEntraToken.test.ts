@@ -17,7 +17,12 @@ function token(claims: Record<string, unknown>, key = privateKey, kid = 'k1'): s
   return `${head}.${sign('RSA-SHA256', Buffer.from(head), key).toString('base64url')}`;
 }
 
-const valid = { iss: `https://sts.windows.net/${TENANT}/`, aud: AUDIENCE, exp: NOW / 1000 + 3600, nbf: NOW / 1000 - 60 };
+const valid = {
+  iss: `https://sts.windows.net/${TENANT}/`,
+  aud: AUDIENCE,
+  exp: NOW / 1000 + 3600,
+  nbf: NOW / 1000 - 60,
+};
 
 let server: Server;
 let jwksUrl: string;
@@ -50,7 +55,9 @@ describe('EntraTokenVerifier', () => {
     const v = verifier();
     const before = fetches;
     await expect(v.verify(`Bearer ${token(valid)}`)).resolves.toBeUndefined();
-    await expect(v.verify(`Bearer ${token({ ...valid, iss: `https://login.microsoftonline.com/${TENANT}/v2.0` })}`)).resolves.toBeUndefined();
+    await expect(
+      v.verify(`Bearer ${token({ ...valid, iss: `https://login.microsoftonline.com/${TENANT}/v2.0` })}`),
+    ).resolves.toBeUndefined();
     expect(fetches - before).toBe(1);
   });
 
@@ -63,9 +70,13 @@ describe('EntraTokenVerifier', () => {
   });
 
   it('refuses another tenant, another audience, an expired token', async () => {
-    expect(await reject(verifier(), `Bearer ${token({ ...valid, iss: 'https://sts.windows.net/evil/' })}`)).toMatch(/tenant/);
+    expect(
+      await reject(verifier(), `Bearer ${token({ ...valid, iss: 'https://sts.windows.net/evil/' })}`),
+    ).toMatch(/tenant/);
     expect(await reject(verifier(), `Bearer ${token({ ...valid, aud: 'api://other' })}`)).toMatch(/audience/);
-    expect(await reject(verifier(), `Bearer ${token({ ...valid, exp: NOW / 1000 - 3600 })}`)).toMatch(/expired/);
+    expect(await reject(verifier(), `Bearer ${token({ ...valid, exp: NOW / 1000 - 3600 })}`)).toMatch(
+      /expired/,
+    );
   });
 
   it('refuses an unknown key id and a token that is not RS256', async () => {
@@ -75,7 +86,10 @@ describe('EntraTokenVerifier', () => {
   });
 
   it('answers 503 when the keys cannot be fetched', async () => {
-    const v = new EntraTokenVerifier(TENANT, AUDIENCE, { jwksUrl: 'http://127.0.0.1:1/keys', now: () => NOW });
+    const v = new EntraTokenVerifier(TENANT, AUDIENCE, {
+      jwksUrl: 'http://127.0.0.1:1/keys',
+      now: () => NOW,
+    });
     expect(await reject(v, `Bearer ${token(valid)}`)).toMatch(/^503/);
   });
 });

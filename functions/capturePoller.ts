@@ -1,0 +1,46 @@
+import { app, type InvocationContext, type Timer } from '@azure/functions';
+import { createAppContext, lazy, type AppContext } from '../src/appContext.js';
+import { pollCaptures } from '../src/captures/pollCaptures.js';
+import { loadConfig } from '../src/config.js';
+import { errorMessage } from '../src/errors.js';
+import { loggerOf } from './alertWebhook.js';
+
+const appContext = lazy((): AppContext => createAppContext(process.env));
+
+/**
+ * Creates the `capturePoller` handler over an app context factory (tests pass their own). Each tick drives every
+ * active ledger record one step: start pending ones, follow running ones, notify and clean up finished ones.
+ */
+export function createCapturePollerHandler(getContext: () => AppContext = appContext) {
+  return async (_timer: Timer, context: InvocationContext): Promise<void> => {
+    const logger = loggerOf(context);
+    let ctx: AppContext;
+    try {
+      ctx = getContext();
+      await ctx.ensureReady();
+    } catch (e) {
+      logger.error(`capturePoller cannot run: ${errorMessage(e)}`);
+      return;
+    }
+    const report = await pollCaptures({ ...ctx, logger });
+    if (report.active > 0) context.log(`capturePoller: ${JSON.stringify(report)}`);
+  };
+}
+
+/** The handler registered with the host. */
+export const capturePoller = createCapturePollerHandler();
+
+/** The schedule comes from CAPTURE_POLL_SCHEDULE; a bad settings set falls back to the default so the host starts. */
+function pollSchedule(): string {
+  try {
+    return loadConfig(process.env).pollSchedule;
+  } catch {
+    return '*/30 * * * * *';
+  }
+}
+
+app.timer('capturePoller', {
+  schedule: pollSchedule(),
+  runOnStartup: false,
+  handler: capturePoller,
+});

@@ -1,0 +1,69 @@
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { NetworkWatcherGateway } from './azure/networkWatcherGateway.js';
+import type { PollDeps } from './captures/pollCaptures.js';
+import { createCaptureSummarizer } from './captures/summarizeCapture.js';
+import { loadConfig } from './config.js';
+import { CaptureLedger } from './ledger/CaptureLedger.js';
+import type { Logger } from './logger.js';
+import { EntraTokenVerifier } from './webhook/verifyEntraToken.js';
+
+/** Everything a function instance builds once: parsed settings, credential, ARM gateway (with its caches), ledger. */
+export interface AppContext extends PollDeps {
+  verifier?: EntraTokenVerifier;
+  /** Creates the ledger table once (a failure is retried on the next call). */
+  ensureReady(): Promise<void>;
+}
+
+/** Options for {@link createAppContext}. */
+export interface CreateAppContextOptions {
+  credential?: TokenCredential;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/**
+ * Builds the app's context from its settings (throws a `ConfigError` naming every bad setting). The credential is
+ * `DefaultAzureCredential`: the managed identity in Azure, the emulator's identity endpoint in the sandbox.
+ */
+export function createAppContext(
+  env: Record<string, string | undefined>,
+  options: CreateAppContextOptions = {},
+): AppContext {
+  const config = loadConfig(env);
+  const credential = options.credential ?? new DefaultAzureCredential();
+  const ledger = CaptureLedger.fromConfig(config.ledger, credential);
+  const logger = options.logger ?? console;
+  return {
+    config,
+    ledger,
+    gateway: new NetworkWatcherGateway(credential, config.armEndpoint, { now: options.now }),
+    logger,
+    now: options.now,
+    summarize: createCaptureSummarizer(config, credential),
+    verifier: config.secureWebhook
+      ? new EntraTokenVerifier(config.secureWebhook.tenantId, config.secureWebhook.audience)
+      : undefined,
+    ensureReady: retryingOnce(() => ledger.ensureTable()),
+  };
+}
+
+/** A lazily built, memoised value; a failure is not memoised, so fixed settings take effect on the next call. */
+export function lazy<T>(build: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => {
+    if (!value) value = { v: build() };
+    return value.v;
+  };
+}
+
+/** Memoises a successful async step; a failed one runs again on the next call. */
+function retryingOnce(step: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => {
+    done ??= step().catch((e: unknown) => {
+      done = undefined;
+      throw e;
+    });
+    return done;
+  };
+}

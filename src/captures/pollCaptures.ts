@@ -1,0 +1,320 @@
+import { parseResourceId } from '../azure/armId.js';
+import { isTransient, type WatcherRef } from '../azure/networkWatcherGateway.js';
+import { errorMessage } from '../errors.js';
+import type { CaptureRecord } from '../ledger/captureRecord.js';
+import { stripQuery } from '../logger.js';
+import { captureIdempotencyKey, type CaptureNotification } from '../notify/captureNotification.js';
+import {
+  deliverNotification,
+  nextNotifyDelaySeconds,
+  type NotifyTargetKind,
+} from '../notify/deliverNotification.js';
+import type { CaptureSummary } from '../pcap/types.js';
+import { describeArmError, startCapture, type CaptureDeps } from './startCapture.js';
+
+/** Reads a finished capture's file and summarizes it; absent when summaries are off or the file is unreachable. */
+export type SummarizeCapture = (
+  record: CaptureRecord,
+) => Promise<{ summary?: CaptureSummary; sizeBytes?: number } | undefined>;
+
+/** What the poller needs besides the orchestration's deps. */
+export interface PollDeps extends CaptureDeps {
+  summarize?: SummarizeCapture;
+}
+
+/** What one tick did, for logs and tests. */
+export interface PollReport {
+  active: number;
+  started: number;
+  finished: number;
+  notified: number;
+  failed: number;
+  errors: number;
+}
+
+const IN_FLIGHT = new Set(['pending', 'starting']);
+
+/**
+ * One poller tick: one ledger query, then every active record with bounded concurrency. With nothing active it
+ * makes no ARM call. A record's error never stops the tick; every transition is ETag-conditional, so overlapping
+ * ticks or instances never start or notify twice.
+ */
+export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
+  const records = await deps.ledger.listActive();
+  const report: PollReport = {
+    active: records.length,
+    started: 0,
+    finished: 0,
+    notified: 0,
+    failed: 0,
+    errors: 0,
+  };
+  await forEachLimited(records, deps.config.pollConcurrency, async (record) => {
+    try {
+      await driveRecord(record, deps, report);
+    } catch (e) {
+      report.errors++;
+      deps.logger.error(`poller: alert ${record.alertId} (${record.state}): ${errorMessage(e)}`);
+    }
+  });
+  return report;
+}
+
+async function driveRecord(record: CaptureRecord, deps: PollDeps, report: PollReport): Promise<void> {
+  const now = (deps.now ?? Date.now)();
+  if (record.nextAttemptAt && Date.parse(record.nextAttemptAt) > now) return;
+
+  if (IN_FLIGHT.has(record.state)) {
+    const ageSeconds = (now - Date.parse(record.createdAt)) / 1000;
+    if (ageSeconds > deps.config.pendingTimeoutSeconds) {
+      const reason = `no capture could be started within ${deps.config.pendingTimeoutSeconds} s${record.lastError ? `: ${record.lastError}` : ''}`;
+      const failed = await deps.ledger.transition(record, {
+        state: 'failed',
+        reason,
+        nextAttemptAt: undefined,
+      });
+      if (failed) {
+        report.failed++;
+        await notify(failed, deps, report);
+      }
+      return;
+    }
+    const result = await startCapture(record, deps);
+    if (result.outcome === 'started') report.started++;
+    if (result.outcome === 'failed') {
+      report.failed++;
+      await notify(result.record, deps, report);
+    }
+    return;
+  }
+
+  if (record.state === 'running') {
+    const finished = await followRunning(record, deps, now);
+    if (finished) {
+      if (finished.state === 'failed') report.failed++;
+      else report.finished++;
+      await notify(finished, deps, report);
+    }
+    return;
+  }
+
+  // `finished`, or `failed` and not yet notified.
+  await notify(record, deps, report);
+}
+
+/** Queries a running capture; returns the record once it ended (finished or failed), else undefined. */
+async function followRunning(
+  record: CaptureRecord,
+  deps: PollDeps,
+  now: number,
+): Promise<CaptureRecord | undefined> {
+  const watcher = watcherOf(record);
+  const name = record.captureName;
+  if (!watcher || !name) {
+    return deps.ledger.transition(record, {
+      state: 'failed',
+      reason: 'the record lost its watcher or capture name',
+    });
+  }
+  let status;
+  try {
+    status = await deps.gateway.getCaptureStatus(watcher, name);
+  } catch (e) {
+    if (isTransient(e)) return undefined;
+    throw e;
+  }
+  if (!status) {
+    return deps.ledger.transition(record, {
+      state: 'failed',
+      reason: `capture ${name} disappeared before it ended (deleted outside alert-capture?)`,
+      endedAt: new Date(now).toISOString(),
+    });
+  }
+  const captureStatus = status.packetCaptureStatus ?? 'Unknown';
+  if (captureStatus === 'Stopped' || captureStatus === 'Error') {
+    const resource = await deps.gateway.getCapture(watcher, name).catch(() => undefined);
+    const errors = status.packetCaptureError ?? [];
+    return deps.ledger.transition(record, {
+      state: captureStatus === 'Error' ? 'failed' : 'finished',
+      captureStatus,
+      stopReason: status.stopReason,
+      captureErrors: errors,
+      endedAt: new Date(now).toISOString(),
+      storagePath: resource?.storageLocation?.storagePath
+        ? stripQuery(resource.storageLocation.storagePath)
+        : undefined,
+      reason:
+        captureStatus === 'Error'
+          ? `the capture failed: ${errors.join(', ') || 'no error given'}`
+          : undefined,
+      nextAttemptAt: undefined,
+    });
+  }
+  const since = Date.parse(record.startedAt ?? record.updatedAt);
+  if (
+    (captureStatus === 'NotStarted' || captureStatus === 'Unknown') &&
+    now - since > deps.config.stuckTimeoutSeconds * 1000
+  ) {
+    // Stop it so it cannot start late and write a file nobody is told about; the slot is freed after notifying.
+    await deps.gateway.stopCapture(watcher, name).catch(() => undefined);
+    return deps.ledger.transition(record, {
+      state: 'failed',
+      captureStatus,
+      reason: `the capture stayed ${captureStatus} for more than ${deps.config.stuckTimeoutSeconds} s`,
+      endedAt: new Date(now).toISOString(),
+    });
+  }
+  if (record.captureStatus !== captureStatus) await deps.ledger.transition(record, { captureStatus });
+  return undefined;
+}
+
+/**
+ * Notifies once: the record is claimed with an ETag-conditional write (attempt count and next attempt time) before
+ * anything is sent, so two ticks never both send; targets that accepted are remembered and not sent again.
+ */
+async function notify(record: CaptureRecord, deps: PollDeps, report: PollReport): Promise<void> {
+  const { config, ledger } = deps;
+  const now = (deps.now ?? Date.now)();
+  const attempts = record.notifyAttempts + 1;
+  const claimed = await ledger.transition(record, {
+    notifyAttempts: attempts,
+    nextAttemptAt: new Date(now + nextNotifyDelaySeconds(attempts) * 1000).toISOString(),
+  });
+  if (!claimed) return;
+
+  let current = claimed;
+  if (current.state === 'finished' && current.summaryJson === undefined && deps.summarize) {
+    const summarized = await deps.summarize(current).catch((e: unknown) => {
+      deps.logger.warn(`summary of ${current.captureName ?? ''} failed: ${errorMessage(e)}`);
+      return undefined;
+    });
+    if (summarized) {
+      current =
+        (await ledger.transition(current, { summaryJson: JSON.stringify(summarized.summary) })) ?? current;
+    }
+  }
+
+  const done = new Set((current.notifiedTargets ?? '').split(',').filter(Boolean) as NotifyTargetKind[]);
+  const result = await deliverNotification(toNotification(current), config.notify, {
+    skip: done,
+    logger: deps.logger,
+  });
+  for (const r of result.results) if (r.ok) done.add(r.target);
+  const notifiedTargets = [...done].join(',');
+
+  if (result.ok) {
+    const notified = await ledger.transition(current, {
+      state: current.state === 'failed' ? 'failed' : 'notified',
+      notifiedAt: new Date(now).toISOString(),
+      notifiedTargets,
+      nextAttemptAt: undefined,
+    });
+    if (notified) {
+      report.notified++;
+      await cleanUp(notified, deps);
+    }
+    return;
+  }
+  const errors = result.results
+    .filter((r) => !r.ok)
+    .map((r) => `${r.target}: ${r.error ?? r.status ?? 'failed'}`);
+  if (attempts >= config.notify.maxAttempts) {
+    deps.logger.error(
+      `notification for alert ${current.alertId} given up after ${attempts} attempts: ${errors.join('; ')}`,
+    );
+    const given = await ledger.transition(current, {
+      state: 'notifyFailed',
+      notifiedTargets,
+      lastError: `notification failed after ${attempts} attempts: ${errors.join('; ')}`,
+      nextAttemptAt: undefined,
+    });
+    if (given) await cleanUp(given, deps);
+    return;
+  }
+  await ledger.transition(current, {
+    notifiedTargets,
+    lastError: `notification failed: ${errors.join('; ')}`,
+  });
+}
+
+/** Deletes our capture resource (the file stays) and frees its budget slot, unless a newer record took the target. */
+async function cleanUp(record: CaptureRecord, deps: PollDeps): Promise<void> {
+  const watcher = watcherOf(record);
+  const name = record.captureName;
+  if (!watcher || !name || !record.captureId) return;
+  const holder = await deps.ledger.getTargetLeaseHolder(name);
+  if (holder && holder.alertId !== record.alertId) return; // A newer alert owns this capture name now.
+  try {
+    await deps.gateway.deleteCapture(watcher, name);
+    await deps.ledger.releaseSlot(record.subscriptionId, record.region ?? '', name);
+  } catch (e) {
+    // The next start on this VM deletes it anyway ("ours and finished"); the budget slot expires.
+    deps.logger.warn(`could not delete capture ${name}: ${describeArmError(e)}`);
+  }
+}
+
+/** The message for a record. */
+export function toNotification(record: CaptureRecord): CaptureNotification {
+  const failed = record.state === 'failed' || record.captureStatus === 'Error';
+  let summary: CaptureSummary | undefined;
+  if (record.summaryJson) {
+    try {
+      const parsed = JSON.parse(record.summaryJson) as CaptureSummary & { truncated?: boolean };
+      if (!parsed.truncated) summary = parsed;
+    } catch {
+      summary = undefined;
+    }
+  }
+  return {
+    type: failed ? 'capture.failed' : 'capture.completed',
+    idempotencyKey: captureIdempotencyKey(record.alertId, record.captureName ?? record.target),
+    capture: {
+      name: record.captureName,
+      id: record.captureId,
+      target: record.target,
+      region: record.region,
+      status: record.captureStatus,
+      stopReason: record.stopReason,
+      errors: record.captureErrors ?? [],
+      startedAt: record.startedAt,
+      endedAt: record.endedAt,
+      storagePath: record.storagePath,
+      ...(summary?.fileBytes !== undefined ? { sizeBytes: summary.fileBytes } : {}),
+    },
+    alert: {
+      id: record.alertId,
+      rule: record.ruleName,
+      severity: record.severity || undefined,
+      firedAt: record.firedAt,
+    },
+    ...(failed ? { reason: record.reason ?? 'the capture failed' } : {}),
+    ...(summary ? { summary } : {}),
+  };
+}
+
+function watcherOf(record: CaptureRecord): WatcherRef | undefined {
+  const id = record.watcherId ? parseResourceId(record.watcherId) : undefined;
+  if (!id?.resourceGroup || !record.watcherId) return undefined;
+  return {
+    id: record.watcherId,
+    subscriptionId: id.subscriptionId,
+    resourceGroup: id.resourceGroup,
+    name: id.name,
+    location: record.region ?? '',
+  };
+}
+
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,210 @@
+import { classifyAlert, readCaptureOverrides, type CaptureTarget } from '../alerts/classifyAlert.js';
+import { parseAlert, type AlertEvent } from '../alerts/parseAlert.js';
+import { parseResourceId } from '../azure/armId.js';
+import { captureNameFor } from '../captures/captureName.js';
+import { effectiveCaptureSettings } from '../captures/captureParameters.js';
+import { describeArmError, startCapture, type CaptureDeps } from '../captures/startCapture.js';
+import { errorMessage, RequestError } from '../errors.js';
+import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
+import type { CaptureRecord } from '../ledger/captureRecord.js';
+
+/** The outcomes of the webhook contract (DESIGN.md), plus `failed` for a capture that cannot be taken. */
+export type WebhookOutcome =
+  'started' | 'pending' | 'alreadyCapturing' | 'duplicate' | 'ignored' | 'stopped' | 'failed';
+
+/** The success body of the webhook. */
+export interface WebhookBody {
+  outcome: WebhookOutcome;
+  alertId: string;
+  captureName?: string;
+  reason?: string;
+}
+
+/** The webhook's answer: the HTTP adapter writes it as is. */
+export interface WebhookAnswer {
+  status: number;
+  body: WebhookBody;
+}
+
+/** Seconds Azure Monitor is asked to wait before retrying when the ledger is down. */
+export const LEDGER_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * The webhook core, after the body was read as JSON: parse → classify (403 outside the allowed scopes) → record in
+ * the ledger (idempotent on the alert id) → start the capture within the fast-path budget. Throws
+ * {@link RequestError} for what the caller must be told with an error status (400, 403, 503); everything else is
+ * an answer. ARM trouble never fails the request: the record stays `pending` for the poller.
+ */
+export async function handleAlert(body: unknown, deps: CaptureDeps): Promise<WebhookAnswer> {
+  const parsed = parseAlert(body);
+  if (!parsed.ok) {
+    throw new RequestError(
+      400,
+      'InvalidAlertPayload',
+      'The body is not an alert this webhook understands: expected the common alert schema, an AzureMonitorMetricAlert or a classic metric alert.',
+      parsed.issues
+        .slice(0, 20)
+        .map((i) => ({ code: 'InvalidField', target: i.path || '(root)', message: i.message })),
+    );
+  }
+  const event = parsed.event;
+  const decision = classifyAlert(event, { allowedScopes: deps.config.allowedScopes });
+  switch (decision.action) {
+    case 'forbidden':
+      throw new RequestError(403, 'ScopeNotAllowed', decision.reason);
+    case 'ignore':
+      return { status: 200, body: { outcome: 'ignored', alertId: event.alertId, reason: decision.reason } };
+    case 'stop':
+      return await stopOnResolve(event, decision.target, deps);
+    case 'capture':
+      return await captureAlert(event, decision.target, decision.note, deps);
+  }
+}
+
+/** The capture name of a classified target. */
+export function captureNameOf(prefix: string, target: CaptureTarget): string {
+  return target.kind === 'vm'
+    ? captureNameFor(prefix, { resourceId: target.vmId, name: target.vmName })
+    : captureNameFor(prefix, {
+        resourceId: target.scaleSetId,
+        name: target.scaleSetName,
+        instanceId: target.instanceId,
+      });
+}
+
+async function captureAlert(
+  event: AlertEvent,
+  target: CaptureTarget,
+  note: string | undefined,
+  deps: CaptureDeps,
+): Promise<WebhookAnswer> {
+  const { config, ledger } = deps;
+  const captureName = captureNameOf(config.captureNamePrefix, target);
+  const { overrides, problems } = readCaptureOverrides(event.customProperties);
+  const settings = effectiveCaptureSettings(config, overrides);
+  const notes = [note, ...problems, ...settings.notes].filter((n): n is string => Boolean(n));
+  const answer = (status: number, outcome: WebhookOutcome, reason?: string): WebhookAnswer => {
+    const text = [reason, ...notes].filter(Boolean).join('; ');
+    return {
+      status,
+      body: { outcome, alertId: event.alertId, captureName, ...(text ? { reason: text } : {}) },
+    };
+  };
+
+  let record: CaptureRecord;
+  try {
+    const inserted = await ledger.insert({
+      alertId: event.alertId,
+      ruleName: event.ruleName,
+      severity: event.severity ?? '',
+      firedAt: event.firedAt,
+      monitorCondition: event.monitorCondition,
+      target: target.kind === 'vm' ? target.vmId : target.scaleSetId,
+      targetKind: target.kind,
+      vmName: target.kind === 'vm' ? target.vmName : target.scaleSetName,
+      instanceId: target.kind === 'vmssInstance' ? target.instanceId : undefined,
+      subscriptionId: target.subscriptionId,
+      region: undefined,
+      captureName,
+      settingsJson: JSON.stringify(settings),
+      note: notes.join('; ') || undefined,
+    });
+    if (!inserted.created)
+      return answer(200, 'duplicate', `alert already received (state ${inserted.existing.state})`);
+    record = inserted.record;
+  } catch (e) {
+    if (e instanceof LedgerUnavailableError) {
+      deps.logger.error(`ledger unavailable for alert ${event.alertId}: ${errorMessage(e)}`);
+      throw new RequestError(
+        503,
+        'LedgerUnavailable',
+        'The capture ledger cannot be written right now; the alert was not recorded. Retry later.',
+        undefined,
+        { 'Retry-After': String(LEDGER_RETRY_AFTER_SECONDS) },
+      );
+    }
+    throw e;
+  }
+
+  // From here the alert is recorded: whatever happens, the poller finishes the job.
+  try {
+    const result = await startCapture(record, deps, {
+      abortSignal: AbortSignal.timeout(config.fastPathTimeoutSeconds * 1000),
+      regionHint: event.region,
+    });
+    switch (result.outcome) {
+      case 'started':
+        return answer(202, 'started');
+      case 'pending':
+        return answer(202, 'pending', result.reason);
+      case 'alreadyCapturing':
+        return answer(200, 'alreadyCapturing', result.reason);
+      case 'failed':
+        return answer(200, 'failed', result.reason);
+    }
+  } catch (e) {
+    deps.logger.warn(`fast path for alert ${event.alertId} left pending: ${describeArmError(e)}`);
+    return answer(202, 'pending', 'the capture will be started by the poller');
+  }
+}
+
+async function stopOnResolve(
+  event: AlertEvent,
+  target: CaptureTarget,
+  deps: CaptureDeps,
+): Promise<WebhookAnswer> {
+  const { config, ledger, gateway } = deps;
+  const captureName = captureNameOf(config.captureNamePrefix, target);
+  const answer = (outcome: WebhookOutcome, reason: string): WebhookAnswer => ({
+    status: 200,
+    body: { outcome, alertId: event.alertId, captureName, reason },
+  });
+  if (!config.stopOnResolve)
+    return answer('ignored', 'alert resolved; STOP_ON_RESOLVE is off, the capture runs to its limit');
+
+  let holder: CaptureRecord | undefined;
+  try {
+    holder = await ledger.getTargetLeaseHolder(captureName);
+  } catch (e) {
+    if (e instanceof LedgerUnavailableError) {
+      throw new RequestError(
+        503,
+        'LedgerUnavailable',
+        'The capture ledger cannot be read right now. Retry later.',
+        undefined,
+        {
+          'Retry-After': String(LEDGER_RETRY_AFTER_SECONDS),
+        },
+      );
+    }
+    throw e;
+  }
+  if (!holder || holder.state !== 'running' || !holder.watcherId) {
+    return answer(
+      'ignored',
+      `alert resolved; no running capture of ${target.kind === 'vm' ? target.vmName : target.scaleSetName}`,
+    );
+  }
+  const watcherId = parseResourceId(holder.watcherId);
+  if (!watcherId?.resourceGroup)
+    return answer('ignored', 'alert resolved; the running capture has no known watcher');
+  try {
+    await gateway.stopCapture(
+      {
+        id: holder.watcherId,
+        subscriptionId: watcherId.subscriptionId,
+        resourceGroup: watcherId.resourceGroup,
+        name: watcherId.name,
+        location: holder.region ?? '',
+      },
+      captureName,
+      { abortSignal: AbortSignal.timeout(config.fastPathTimeoutSeconds * 1000) },
+    );
+  } catch (e) {
+    return answer(
+      'ignored',
+      `alert resolved; stopping ${captureName} failed (${describeArmError(e)}), it ends at its limit`,
+    );
+  }
+  return answer('stopped', `alert resolved; capture stopped early (STOP_ON_RESOLVE)`);
+}

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
+import { inject } from 'vitest';
+import { createAlertWebhookHandler } from '../../functions/alertWebhook.js';
+import { createCapturePollerHandler } from '../../functions/capturePoller.js';
+import { createAppContext, type AppContext } from '../../src/appContext.js';
+import { silentLogger } from '../../src/logger.js';
+import { emulatorCredential, startEmulator } from '../emulator/index.js';
+import type { Emulator, EmulatorOptions } from '../emulator/types.js';
+import { startNotificationReceiver, type NotificationReceiver } from '../sandbox/notificationReceiver.js';
+
+/** The subscription every harness VM lives in. */
+export const SUB_ID = '00000000-0000-0000-0000-000000000000';
+export const SUB = `/subscriptions/${SUB_ID}`;
+/** A VM id in the harness subscription. */
+export const vmId = (name: string, rg = 'app-rg') =>
+  `${SUB}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${name}`;
+
+/** A webhook answer as a caller sees it. */
+export interface PostResult {
+  status: number;
+  headers: Record<string, string>;
+  body: {
+    outcome?: string;
+    alertId?: string;
+    captureName?: string;
+    reason?: string;
+    error?: { code: string; message: string };
+  };
+}
+
+/** The app hosted in-process over a real emulator, Azurite and notification receiver. */
+export interface AppHarness {
+  emulator: Emulator;
+  receiver: NotificationReceiver;
+  settings: Record<string, string>;
+  /** The app context (ledger, gateway...) built from `settings`. */
+  ctx: AppContext;
+  /** Posts to the webhook handler with a real `HttpRequest` and `InvocationContext`. */
+  post(
+    body: unknown,
+    init?: { headers?: Record<string, string>; rawBody?: string | Uint8Array },
+  ): Promise<PostResult>;
+  /** Runs one poller tick with a real `InvocationContext` and `Timer`. */
+  tick(): Promise<void>;
+  /** Rebuilds the app context (fresh caches), as a new function instance would. */
+  restart(settings?: Record<string, string>): void;
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startAppHarness}. */
+export interface StartAppHarnessOptions {
+  settings?: Record<string, string>;
+  emulator?: EmulatorOptions;
+}
+
+/**
+ * Starts a Network Watcher emulator and a notification receiver, and builds the app (webhook and poller handlers)
+ * over them and the run's Azurite, each harness with its own ledger table.
+ */
+export async function startAppHarness(options: StartAppHarnessOptions = {}): Promise<AppHarness> {
+  const emulator = await startEmulator({
+    tls: inject('emulatorTls'),
+    blobConnectionString: inject('azuriteConnectionString'),
+    timeScale: 1,
+    ...options.emulator,
+  });
+  const receiver = await startNotificationReceiver();
+  const credential = emulatorCredential(emulator);
+  let settings: Record<string, string> = {};
+  let ctx!: AppContext;
+  const build = (overrides: Record<string, string> = {}) => {
+    settings = {
+      CAPTURE_STORAGE_ACCOUNT_ID: `${SUB}/resourceGroups/captures-rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
+      ALLOWED_SCOPES: SUB,
+      ARM_ENDPOINT: emulator.url,
+      LEDGER_STORAGE_CONNECTION_STRING: inject('azuriteConnectionString'),
+      LEDGER_TABLE_NAME:
+        settings.LEDGER_TABLE_NAME ?? `captures${randomUUID().replace(/-/g, '').slice(0, 16)}`,
+      NOTIFY_WEBHOOK_URL: receiver.url,
+      CAPTURE_STORAGE_CONNECTION_STRING: inject('azuriteConnectionString'),
+      ...options.settings,
+      ...overrides,
+    };
+    ctx = createAppContext(settings, { credential, logger: silentLogger });
+  };
+  build();
+
+  const webhook = createAlertWebhookHandler(() => ctx);
+  const poller = createCapturePollerHandler(() => ctx);
+  const invocation = (functionName: string) =>
+    new InvocationContext({ invocationId: randomUUID(), functionName, logHandler: () => {} });
+
+  return {
+    emulator,
+    receiver,
+    get settings() {
+      return settings;
+    },
+    get ctx() {
+      return ctx;
+    },
+    async post(body, init = {}) {
+      const raw = init.rawBody ?? JSON.stringify(body);
+      const request = new HttpRequest({
+        method: 'POST',
+        url: 'http://127.0.0.1/api/alertWebhook',
+        headers: { 'content-type': 'application/json', ...init.headers },
+        body: typeof raw === 'string' ? { string: raw } : { bytes: raw },
+      });
+      const response = await webhook(request, invocation('alertWebhook'));
+      const headers = Object.fromEntries(Object.entries((response.headers ?? {}) as Record<string, string>));
+      return {
+        status: response.status ?? 200,
+        headers,
+        body: (response.jsonBody ?? {}) as PostResult['body'],
+      };
+    },
+    async tick() {
+      const timer: Timer = {
+        isPastDue: false,
+        schedule: { adjustForDST: false },
+        scheduleStatus: undefined as never,
+      };
+      await poller(timer, invocation('capturePoller'));
+    },
+    restart(overrides) {
+      build(overrides);
+    },
+    async stop() {
+      await Promise.all([emulator.stop(), receiver.stop()]);
+    },
+  };
+}
+
+/** A Fired common-schema metric alert on a VM (the shape Azure Monitor posts with the common schema on). */
+export function firedMetricAlert(
+  target: string,
+  overrides: {
+    alertId?: string;
+    region?: string;
+    customProperties?: Record<string, string>;
+    monitorCondition?: 'Fired' | 'Resolved';
+  } = {},
+) {
+  const alertId = overrides.alertId ?? `${SUB}/providers/Microsoft.AlertsManagement/alerts/${randomUUID()}`;
+  return {
+    schemaId: 'azureMonitorCommonAlertSchema',
+    data: {
+      essentials: {
+        alertId,
+        alertRule: 'vm-network-out-high',
+        severity: 'Sev2',
+        signalType: 'Metric',
+        monitorCondition: overrides.monitorCondition ?? 'Fired',
+        monitoringService: 'Platform',
+        alertTargetIDs: [target.toLowerCase()],
+        configurationItems: [target.split('/').pop()],
+        originAlertId: randomUUID(),
+        firedDateTime: '2026-11-21T02:00:00.000Z',
+        ...(overrides.monitorCondition === 'Resolved'
+          ? { resolvedDateTime: '2026-11-21T02:10:00.000Z' }
+          : {}),
+        description: 'Network out above threshold',
+        essentialsVersion: '1.0',
+        alertContextVersion: '1.0',
+        ...(overrides.region ? { targetResourceRegion: overrides.region } : {}),
+      },
+      alertContext: {
+        properties: null,
+        conditionType: 'SingleResourceMultipleMetricCriteria',
+        condition: {
+          windowSize: 'PT5M',
+          allOf: [
+            {
+              metricName: 'Network Out Total',
+              metricNamespace: 'Microsoft.Compute/virtualMachines',
+              operator: 'GreaterThan',
+              threshold: '100000000',
+              timeAggregation: 'Total',
+              dimensions: [],
+              metricValue: 412345678,
+            },
+          ],
+          windowStartTime: '2026-11-21T01:55:00.000Z',
+          windowEndTime: '2026-11-21T02:00:00.000Z',
+        },
+      },
+      ...(overrides.customProperties ? { customProperties: overrides.customProperties } : {}),
+    },
+  };
+}
