@@ -9,6 +9,7 @@ import {
   nextNotifyDelaySeconds,
   type NotifyTargetKind,
 } from '../notify/deliverNotification.js';
+import { describeCaptureError } from '../notify/describeCapture.js';
 import type { CaptureSummary } from '../pcap/types.js';
 import { describeArmError, startCapture, type CaptureDeps } from './startCapture.js';
 
@@ -33,6 +34,16 @@ export interface PollReport {
 }
 
 const IN_FLIGHT = new Set(['pending', 'starting']);
+
+/** Longest a poller tick spends starting one capture (the webhook's own attempt is bounded by its fast path). */
+const START_TIME_LIMIT_SECONDS = 60;
+
+/**
+ * A `starting` record younger than this belongs to the webhook or another tick that is putting its capture right
+ * now: taking it over would PUT a second time, get 409 `PacketCaptureAlreadyExists` and fail a capture that runs.
+ * Older than this, its owner died mid-start and the poller resumes it (adopting the capture if the PUT landed).
+ */
+const STARTING_OWNED_SECONDS = 2 * START_TIME_LIMIT_SECONDS;
 
 /**
  * One poller tick: one ledger query, then every active record with bounded concurrency. With nothing active it
@@ -65,6 +76,9 @@ async function driveRecord(record: CaptureRecord, deps: PollDeps, report: PollRe
   if (record.nextAttemptAt && Date.parse(record.nextAttemptAt) > now) return;
 
   if (IN_FLIGHT.has(record.state)) {
+    if (record.state === 'starting' && now - Date.parse(record.updatedAt) < STARTING_OWNED_SECONDS * 1000) {
+      return;
+    }
     const ageSeconds = (now - Date.parse(record.createdAt)) / 1000;
     if (ageSeconds > deps.config.pendingTimeoutSeconds) {
       const reason = `no capture could be started within ${deps.config.pendingTimeoutSeconds} s${record.lastError ? `: ${record.lastError}` : ''}`;
@@ -79,7 +93,9 @@ async function driveRecord(record: CaptureRecord, deps: PollDeps, report: PollRe
       }
       return;
     }
-    const result = await startCapture(record, deps);
+    const result = await startCapture(record, deps, {
+      abortSignal: AbortSignal.timeout(START_TIME_LIMIT_SECONDS * 1000),
+    });
     if (result.outcome === 'started') report.started++;
     if (result.outcome === 'failed') {
       report.failed++;
@@ -145,7 +161,7 @@ async function followRunning(
         : undefined,
       reason:
         captureStatus === 'Error'
-          ? `the capture failed: ${errors.join(', ') || 'no error given'}`
+          ? `the capture failed: ${errors.map(describeCaptureError).join('; ') || 'Network Watcher gave no error'}`
           : undefined,
       nextAttemptAt: undefined,
     });
@@ -217,7 +233,8 @@ async function notify(record: CaptureRecord, deps: PollDeps, report: PollReport)
   }
   const errors = result.results
     .filter((r) => !r.ok)
-    .map((r) => `${r.target}: ${r.error ?? r.status ?? 'failed'}`);
+    // `error` already names the target ("webhook: HTTP 500").
+    .map((r) => r.error ?? `${r.target}: ${r.status ?? 'failed'}`);
   if (attempts >= config.notify.maxAttempts) {
     deps.logger.error(
       `notification for alert ${current.alertId} given up after ${attempts} attempts: ${errors.join('; ')}`,
