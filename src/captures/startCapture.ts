@@ -126,7 +126,13 @@ export async function startCapture(
       gateway.listWatchers(record.subscriptionId, call),
       target.kind === 'vm' ? gateway.getAgentState(target.vmId, call) : Promise.resolve('installed' as const),
     ]);
-    const watcher = watchers.find((w) => w.location === region);
+    let watcher = watchers.find((w) => w.location === region);
+    if (!watcher) {
+      // The list may be cached from before the region's watcher was created (Azure makes one with the region's
+      // first virtual network): ask again once before failing.
+      gateway.forgetWatchers(record.subscriptionId);
+      watcher = (await gateway.listWatchers(record.subscriptionId, call)).find((w) => w.location === region);
+    }
     if (!watcher) return await fail(`no Network Watcher in ${region}`);
 
     if (agent !== 'installed') {
@@ -222,13 +228,19 @@ async function putCapture(
     return { outcome: 'started', record: updated ?? record };
   } catch (e) {
     const reason = describeArmError(e);
-    if (isTransient(e)) {
+    // 409: a capture of that name appeared since the list (another instance's PUT), or the platform's session
+    // limit was reached. Neither is this alert's failure: the next attempt adopts the capture or finds a slot.
+    const conflict = armStatus(e) === 409;
+    if (isTransient(e) || conflict) {
       // The PUT may or may not have reached ARM: the next attempt finds the capture (adopts it) or creates it.
       const attempts = record.attempts + 1;
+      if (conflict && armCode(e) !== 'PacketCaptureAlreadyExists') {
+        await ledger.releaseSlot(record.subscriptionId, record.region ?? '', captureName);
+      }
       const updated = await ledger.transition(record, {
         state: 'pending',
         attempts,
-        lastError: `transient ARM failure: ${reason}`,
+        lastError: conflict ? reason : `transient ARM failure: ${reason}`,
         nextAttemptAt: new Date(now() + retryDelaySeconds(attempts) * 1000).toISOString(),
       });
       return { outcome: 'pending', record: updated ?? record, reason };

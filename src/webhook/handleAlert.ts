@@ -61,6 +61,14 @@ export async function handleAlert(body: unknown, deps: CaptureDeps): Promise<Web
   }
 }
 
+/**
+ * Seconds the poller leaves a fresh record to the webhook's fast path: the fast path's own budget plus the ledger
+ * writes after it. A record whose webhook died is picked up after that.
+ */
+export function fastPathGraceSeconds(config: Pick<CaptureDeps['config'], 'fastPathTimeoutSeconds'>): number {
+  return config.fastPathTimeoutSeconds + 10;
+}
+
 /** The capture name of a classified target. */
 export function captureNameOf(prefix: string, target: CaptureTarget): string {
   return target.kind === 'vm'
@@ -108,6 +116,9 @@ async function captureAlert(
       captureName,
       settingsJson: JSON.stringify(settings),
       note: notes.join('; ') || undefined,
+      // The fast path below works on this record: a poller tick in the meantime would drive it too (twice the ARM
+      // calls while ARM throttles, and the webhook answering its own capture `alreadyCapturing`).
+      nextAttemptAt: new Date((deps.now ?? Date.now)() + fastPathGraceSeconds(config) * 1000).toISOString(),
     });
     if (!inserted.created)
       return answer(200, 'duplicate', `alert already received (state ${inserted.existing.state})`);

@@ -25,7 +25,11 @@ export interface PostResult {
     alertId?: string;
     captureName?: string;
     reason?: string;
-    error?: { code: string; message: string };
+    error?: {
+      code: string;
+      message: string;
+      details?: Array<{ code: string; message: string; target?: string }>;
+    };
   };
 }
 
@@ -45,6 +49,11 @@ export interface AppHarness {
   tick(): Promise<void>;
   /** Rebuilds the app context (fresh caches), as a new function instance would. */
   restart(settings?: Record<string, string>): void;
+  /**
+   * Moves the app's clock (retry times, cache lifetimes) forward, so the poller picks up a record whose
+   * `nextAttemptAt` is in the future without sleeping. The ledger's timestamps keep the wall clock.
+   */
+  advanceAppClock(seconds: number): void;
   stop(): Promise<void>;
 }
 
@@ -69,6 +78,8 @@ export async function startAppHarness(options: StartAppHarnessOptions = {}): Pro
   const credential = emulatorCredential(emulator);
   let settings: Record<string, string> = {};
   let ctx!: AppContext;
+  let clockOffsetInMs = 0;
+  const now = () => Date.now() + clockOffsetInMs;
   const build = (overrides: Record<string, string> = {}) => {
     settings = {
       CAPTURE_STORAGE_ACCOUNT_ID: `${SUB}/resourceGroups/captures-rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
@@ -82,7 +93,7 @@ export async function startAppHarness(options: StartAppHarnessOptions = {}): Pro
       ...options.settings,
       ...overrides,
     };
-    ctx = createAppContext(settings, { credential, logger: silentLogger });
+    ctx = createAppContext(settings, { credential, logger: silentLogger, now });
   };
   build();
 
@@ -126,6 +137,9 @@ export async function startAppHarness(options: StartAppHarnessOptions = {}): Pro
     },
     restart(overrides) {
       build(overrides);
+    },
+    advanceAppClock(seconds) {
+      clockOffsetInMs += seconds * 1000;
     },
     async stop() {
       await Promise.all([emulator.stop(), receiver.stop()]);
