@@ -1,7 +1,7 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { NetworkWatcherGateway } from './azure/networkWatcherGateway.js';
 import type { PollDeps } from './captures/pollCaptures.js';
-import { createCaptureSummarizer } from './captures/summarizeCapture.js';
+import { CaptureFiles } from './captures/CaptureFiles.js';
 import { loadConfig } from './config.js';
 import { CaptureLedger } from './ledger/CaptureLedger.js';
 import type { Logger } from './logger.js';
@@ -31,7 +31,12 @@ export function createAppContext(
 ): AppContext {
   const config = loadConfig(env);
   const credential = options.credential ?? new DefaultAzureCredential();
-  const ledger = CaptureLedger.fromConfig(config.ledger, credential);
+  const now = options.now;
+  const ledger = CaptureLedger.fromConfig(
+    config.ledger,
+    credential,
+    now ? { now: () => new Date(now()) } : {},
+  );
   const logger = options.logger ?? console;
   return {
     config,
@@ -39,7 +44,7 @@ export function createAppContext(
     gateway: new NetworkWatcherGateway(credential, config.armEndpoint, { now: options.now }),
     logger,
     now: options.now,
-    summarize: createCaptureSummarizer(config, credential),
+    files: new CaptureFiles(config, credential, { now }),
     verifier: config.secureWebhook
       ? new EntraTokenVerifier(config.secureWebhook.tenantId, config.secureWebhook.audience)
       : undefined,

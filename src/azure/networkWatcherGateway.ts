@@ -113,25 +113,33 @@ export class NetworkWatcherGateway {
   }
 
   private network(subscriptionId: string): NetworkManagementClient {
-    let client = this.networkClients.get(subscriptionId);
-    if (!client) {
-      client = new NetworkManagementClient(this.credential, subscriptionId, {
-        endpoint: this.armEndpoint,
-        retryOptions: {
-          maxRetries: this.options.maxRetries ?? 3,
-          retryDelayInMs: 200,
-          maxRetryDelayInMs: 4000,
-        },
-      });
-      this.networkClients.set(subscriptionId, client);
-    }
-    return client;
+    return this.clientFor(
+      this.networkClients,
+      subscriptionId,
+      (options) => new NetworkManagementClient(this.credential, subscriptionId, options),
+    );
   }
 
   private resources(subscriptionId: string): ResourceManagementClient {
-    let client = this.resourceClients.get(subscriptionId);
+    return this.clientFor(
+      this.resourceClients,
+      subscriptionId,
+      (options) => new ResourceManagementClient(this.credential, subscriptionId, options),
+    );
+  }
+
+  /** One client per subscription and kind, each with the ARM endpoint and the retry policy of the gateway. */
+  private clientFor<T>(
+    clients: Map<string, T>,
+    subscriptionId: string,
+    create: (options: {
+      endpoint: string;
+      retryOptions: { maxRetries: number; retryDelayInMs: number; maxRetryDelayInMs: number };
+    }) => T,
+  ): T {
+    let client = clients.get(subscriptionId);
     if (!client) {
-      client = new ResourceManagementClient(this.credential, subscriptionId, {
+      client = create({
         endpoint: this.armEndpoint,
         retryOptions: {
           maxRetries: this.options.maxRetries ?? 3,
@@ -139,7 +147,7 @@ export class NetworkWatcherGateway {
           maxRetryDelayInMs: 4000,
         },
       });
-      this.resourceClients.set(subscriptionId, client);
+      clients.set(subscriptionId, client);
     }
     return client;
   }
@@ -237,27 +245,9 @@ export class NetworkWatcherGateway {
     parameters: PacketCapture,
     options: GatewayCallOptions = {},
   ): Promise<{ id?: string; provisioningState?: string }> {
-    const client = this.network(watcher.subscriptionId);
-    const path =
-      `/subscriptions/${encodeURIComponent(watcher.subscriptionId)}/resourceGroups/${encodeURIComponent(watcher.resourceGroup)}` +
-      `/providers/Microsoft.Network/networkWatchers/${encodeURIComponent(watcher.name)}/packetCaptures/${encodeURIComponent(name)}`;
-    const response = await client.sendRequest(
-      createPipelineRequest({
-        url: `${this.armEndpoint}${path}?api-version=${NETWORK_API_VERSION}`,
-        method: 'PUT',
-        headers: createHttpHeaders({ 'content-type': 'application/json', accept: 'application/json' }),
-        body: JSON.stringify({ properties: parameters }),
-        abortSignal: options.abortSignal,
-      }),
-    );
-    const body = parseJson(response.bodyAsText);
-    if (response.status !== 200 && response.status !== 201) {
-      const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new RestError(error?.message ?? `packet capture PUT answered ${response.status}`, {
-        code: error?.code,
-        statusCode: response.status,
-      });
-    }
+    const body = await this.sendCaptureRequest(watcher, name, 'PUT', [200, 201], options, {
+      properties: parameters,
+    });
     const created = body as { id?: string; properties?: { provisioningState?: string } } | undefined;
     return { id: created?.id, provisioningState: created?.properties?.provisioningState };
   }
@@ -313,6 +303,42 @@ export class NetworkWatcherGateway {
     } catch (e) {
       if (armStatus(e) !== 404) throw e;
     }
+  }
+
+  /**
+   * Sends one request on a capture through the client's pipeline (token, retries) without the SDK's
+   * long-running-operation poller, for the calls that need ARM's acceptance and not the operation's end.
+   * Throws a `RestError` with ARM's code and message for any other status.
+   */
+  private async sendCaptureRequest(
+    watcher: WatcherRef,
+    name: string,
+    method: 'PUT',
+    okStatuses: readonly number[],
+    options: GatewayCallOptions,
+    body?: unknown,
+  ): Promise<unknown> {
+    const path =
+      `/subscriptions/${encodeURIComponent(watcher.subscriptionId)}/resourceGroups/${encodeURIComponent(watcher.resourceGroup)}` +
+      `/providers/Microsoft.Network/networkWatchers/${encodeURIComponent(watcher.name)}/packetCaptures/${encodeURIComponent(name)}`;
+    const response = await this.network(watcher.subscriptionId).sendRequest(
+      createPipelineRequest({
+        url: `${this.armEndpoint}${path}?api-version=${NETWORK_API_VERSION}`,
+        method,
+        headers: createHttpHeaders({ 'content-type': 'application/json', accept: 'application/json' }),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        abortSignal: options.abortSignal,
+      }),
+    );
+    const parsed = parseJson(response.bodyAsText);
+    if (!okStatuses.includes(response.status)) {
+      const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new RestError(error?.message ?? `packet capture ${method} answered ${response.status}`, {
+        code: error?.code,
+        statusCode: response.status,
+      });
+    }
+    return parsed;
   }
 
   /** Stops a running capture and waits for the stop (its file is then written). Missing is fine. */

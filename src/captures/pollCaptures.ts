@@ -11,16 +11,13 @@ import {
 } from '../notify/deliverNotification.js';
 import { describeCaptureError } from '../notify/describeCapture.js';
 import type { CaptureSummary } from '../pcap/types.js';
+import type { CaptureFiles } from './CaptureFiles.js';
 import { describeArmError, startCapture, type CaptureDeps } from './startCapture.js';
-
-/** Reads a finished capture's file and summarizes it; absent when summaries are off or the file is unreachable. */
-export type SummarizeCapture = (
-  record: CaptureRecord,
-) => Promise<{ summary?: CaptureSummary; sizeBytes?: number } | undefined>;
 
 /** What the poller needs besides the orchestration's deps. */
 export interface PollDeps extends CaptureDeps {
-  summarize?: SummarizeCapture;
+  /** The capture files in storage (summary, download link); absent, messages go without them. */
+  files?: Pick<CaptureFiles, 'summarize' | 'link'>;
 }
 
 /** What one tick did, for logs and tests. */
@@ -154,6 +151,8 @@ async function followRunning(
       state: captureStatus === 'Error' ? 'failed' : 'finished',
       captureStatus,
       stopReason: status.stopReason,
+      // Network Watcher's own start time, when it says: the PUT is only when we asked.
+      ...(status.captureStartTime ? { startedAt: status.captureStartTime.toISOString() } : {}),
       captureErrors: errors,
       endedAt: new Date(now).toISOString(),
       storagePath: resource?.storageLocation?.storagePath
@@ -199,8 +198,9 @@ async function notify(record: CaptureRecord, deps: PollDeps, report: PollReport)
   if (!claimed) return;
 
   let current = claimed;
-  if (current.state === 'finished' && current.summaryJson === undefined && deps.summarize) {
-    const summarized = await deps.summarize(current).catch((e: unknown) => {
+  const files = deps.files;
+  if (current.state === 'finished' && current.summaryJson === undefined && files) {
+    const summarized = await files.summarize(current).catch((e: unknown) => {
       deps.logger.warn(`summary of ${current.captureName ?? ''} failed: ${errorMessage(e)}`);
       return undefined;
     });
@@ -210,8 +210,16 @@ async function notify(record: CaptureRecord, deps: PollDeps, report: PollReport)
     }
   }
 
+  // A fresh link on every attempt (it is short-lived and never stored or logged).
+  const link =
+    config.notify.includeSasLink && current.state === 'finished' && files
+      ? await files.link(current).catch((e: unknown) => {
+          deps.logger.warn(`no download link for ${current.captureName ?? ''}: ${errorMessage(e)}`);
+          return undefined;
+        })
+      : undefined;
   const done = new Set((current.notifiedTargets ?? '').split(',').filter(Boolean) as NotifyTargetKind[]);
-  const result = await deliverNotification(toNotification(current), config.notify, {
+  const result = await deliverNotification(toNotification(current, { link }), config.notify, {
     skip: done,
     logger: deps.logger,
   });
@@ -271,7 +279,7 @@ async function cleanUp(record: CaptureRecord, deps: PollDeps): Promise<void> {
 }
 
 /** The message for a record. */
-export function toNotification(record: CaptureRecord): CaptureNotification {
+export function toNotification(record: CaptureRecord, extras: { link?: string } = {}): CaptureNotification {
   const failed = record.state === 'failed' || record.captureStatus === 'Error';
   let summary: CaptureSummary | undefined;
   if (record.summaryJson) {
@@ -297,6 +305,7 @@ export function toNotification(record: CaptureRecord): CaptureNotification {
       endedAt: record.endedAt,
       storagePath: record.storagePath,
       ...(summary?.fileBytes !== undefined ? { sizeBytes: summary.fileBytes } : {}),
+      ...(extras.link ? { link: extras.link } : {}),
     },
     alert: {
       id: record.alertId,

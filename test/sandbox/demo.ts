@@ -5,9 +5,9 @@
  * shows the notification and the file in Azurite, stops everything and exits 0 (1 if any step did not happen).
  */
 import { BlobServiceClient } from '@azure/storage-blob';
-import { randomUUID } from 'node:crypto';
 import { formatSummaryText } from '../../src/pcap/formatSummaryText.js';
 import type { CaptureNotification } from '../../src/notify/captureNotification.js';
+import { firedMetricAlert } from '../support/alertPayloads.js';
 import { SANDBOX_SUBSCRIPTION_ID, startSandbox, type Sandbox } from './index.js';
 
 const VM_ID = `/subscriptions/${SANDBOX_SUBSCRIPTION_ID}/resourceGroups/shop-rg/providers/Microsoft.Compute/virtualMachines/web-01`;
@@ -19,45 +19,11 @@ const say = (line: string): void =>
 
 /** The payload Azure Monitor posts for a metric alert with the common alert schema on. */
 function firedAlert(): unknown {
-  return {
-    schemaId: 'azureMonitorCommonAlertSchema',
-    data: {
-      essentials: {
-        alertId: `/subscriptions/${SANDBOX_SUBSCRIPTION_ID}/providers/Microsoft.AlertsManagement/alerts/${randomUUID()}`,
-        alertRule: 'web-01 network out high',
-        severity: 'Sev2',
-        signalType: 'Metric',
-        monitorCondition: 'Fired',
-        monitoringService: 'Platform',
-        alertTargetIDs: [VM_ID.toLowerCase()],
-        configurationItems: ['web-01'],
-        originAlertId: randomUUID(),
-        firedDateTime: new Date().toISOString(),
-        description: 'Network Out Total above 100 MB in 5 minutes',
-        essentialsVersion: '1.0',
-        alertContextVersion: '1.0',
-      },
-      alertContext: {
-        properties: null,
-        conditionType: 'SingleResourceMultipleMetricCriteria',
-        condition: {
-          windowSize: 'PT5M',
-          allOf: [
-            {
-              metricName: 'Network Out Total',
-              metricNamespace: 'Microsoft.Compute/virtualMachines',
-              operator: 'GreaterThan',
-              threshold: '100000000',
-              timeAggregation: 'Total',
-              dimensions: [],
-              metricValue: 412345678,
-            },
-          ],
-        },
-      },
-      customProperties: { captureDurationSeconds: '120' },
-    },
-  };
+  return firedMetricAlert(VM_ID, {
+    ruleName: 'web-01 network out high',
+    firedAt: new Date().toISOString(),
+    customProperties: { captureDurationSeconds: '120' },
+  });
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {

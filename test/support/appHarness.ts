@@ -5,16 +5,12 @@ import { createAlertWebhookHandler } from '../../functions/alertWebhook.js';
 import { createCapturePollerHandler } from '../../functions/capturePoller.js';
 import { createAppContext, type AppContext } from '../../src/appContext.js';
 import { silentLogger } from '../../src/logger.js';
+import { SUB } from './alertPayloads.js';
 import { emulatorCredential, startEmulator } from '../emulator/index.js';
 import type { Emulator, EmulatorOptions } from '../emulator/types.js';
 import { startNotificationReceiver, type NotificationReceiver } from '../sandbox/notificationReceiver.js';
 
-/** The subscription every harness VM lives in. */
-export const SUB_ID = '00000000-0000-0000-0000-000000000000';
-export const SUB = `/subscriptions/${SUB_ID}`;
-/** A VM id in the harness subscription. */
-export const vmId = (name: string, rg = 'app-rg') =>
-  `${SUB}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${name}`;
+export { SUB, SUB_ID, firedMetricAlert, vmId } from './alertPayloads.js';
 
 /** A webhook answer as a caller sees it. */
 export interface PostResult {
@@ -143,64 +139,6 @@ export async function startAppHarness(options: StartAppHarnessOptions = {}): Pro
     },
     async stop() {
       await Promise.all([emulator.stop(), receiver.stop()]);
-    },
-  };
-}
-
-/** A Fired common-schema metric alert on a VM (the shape Azure Monitor posts with the common schema on). */
-export function firedMetricAlert(
-  target: string,
-  overrides: {
-    alertId?: string;
-    region?: string;
-    customProperties?: Record<string, string>;
-    monitorCondition?: 'Fired' | 'Resolved';
-  } = {},
-) {
-  const alertId = overrides.alertId ?? `${SUB}/providers/Microsoft.AlertsManagement/alerts/${randomUUID()}`;
-  return {
-    schemaId: 'azureMonitorCommonAlertSchema',
-    data: {
-      essentials: {
-        alertId,
-        alertRule: 'vm-network-out-high',
-        severity: 'Sev2',
-        signalType: 'Metric',
-        monitorCondition: overrides.monitorCondition ?? 'Fired',
-        monitoringService: 'Platform',
-        alertTargetIDs: [target.toLowerCase()],
-        configurationItems: [target.split('/').pop()],
-        originAlertId: randomUUID(),
-        firedDateTime: '2026-11-21T02:00:00.000Z',
-        ...(overrides.monitorCondition === 'Resolved'
-          ? { resolvedDateTime: '2026-11-21T02:10:00.000Z' }
-          : {}),
-        description: 'Network out above threshold',
-        essentialsVersion: '1.0',
-        alertContextVersion: '1.0',
-        ...(overrides.region ? { targetResourceRegion: overrides.region } : {}),
-      },
-      alertContext: {
-        properties: null,
-        conditionType: 'SingleResourceMultipleMetricCriteria',
-        condition: {
-          windowSize: 'PT5M',
-          allOf: [
-            {
-              metricName: 'Network Out Total',
-              metricNamespace: 'Microsoft.Compute/virtualMachines',
-              operator: 'GreaterThan',
-              threshold: '100000000',
-              timeAggregation: 'Total',
-              dimensions: [],
-              metricValue: 412345678,
-            },
-          ],
-          windowStartTime: '2026-11-21T01:55:00.000Z',
-          windowEndTime: '2026-11-21T02:00:00.000Z',
-        },
-      },
-      ...(overrides.customProperties ? { customProperties: overrides.customProperties } : {}),
     },
   };
 }

@@ -14,18 +14,12 @@ import { emulatorCredential } from '../../emulator/index.js';
 import type { RequestLogEntry } from '../../emulator/types.js';
 import { startNotificationReceiver, type NotificationReceiver } from '../../sandbox/notificationReceiver.js';
 import type { BenchServices } from './benchProcess.js';
+import { firedMetricAlert, SUB, SUB_ID } from '../../support/alertPayloads.js';
 
 // The package is CommonJS: named imports fail under plain Node/tsx.
 const { HttpRequest, InvocationContext } = azureFunctions;
 
-/** The subscription every bench VM lives in. */
-export const SUB_ID = '00000000-0000-0000-0000-000000000000';
-export const SUB = `/subscriptions/${SUB_ID}`;
-
-/** A VM id in the bench subscription. */
-export function vmId(name: string, resourceGroup = 'app-rg'): string {
-  return `${SUB}/resourceGroups/${resourceGroup}/providers/Microsoft.Compute/virtualMachines/${name}`;
-}
+export { SUB, SUB_ID, vmId } from '../../support/alertPayloads.js';
 
 /** The app over the bench services. */
 export interface BenchApp {
@@ -96,49 +90,9 @@ export async function startBenchApp(
   };
 }
 
-/** A Fired common-schema metric alert on a VM; without `region` the payload carries no region (the app looks it up). */
+/** A Fired common-schema metric alert on a VM, fired now; without `region` the payload carries no region. */
 export function firedAlert(target: string, options: { region?: string } = {}) {
-  return {
-    schemaId: 'azureMonitorCommonAlertSchema',
-    data: {
-      essentials: {
-        alertId: `${SUB}/providers/Microsoft.AlertsManagement/alerts/${randomUUID()}`,
-        alertRule: 'vm-network-out-high',
-        severity: 'Sev2',
-        signalType: 'Metric',
-        monitorCondition: 'Fired',
-        monitoringService: 'Platform',
-        alertTargetIDs: [target.toLowerCase()],
-        configurationItems: [target.split('/').pop()],
-        originAlertId: randomUUID(),
-        firedDateTime: new Date().toISOString(),
-        description: 'Network out above threshold',
-        essentialsVersion: '1.0',
-        alertContextVersion: '1.0',
-        ...(options.region ? { targetResourceRegion: options.region } : {}),
-      },
-      alertContext: {
-        properties: null,
-        conditionType: 'SingleResourceMultipleMetricCriteria',
-        condition: {
-          windowSize: 'PT5M',
-          allOf: [
-            {
-              metricName: 'Network Out Total',
-              metricNamespace: 'Microsoft.Compute/virtualMachines',
-              operator: 'GreaterThan',
-              threshold: '100000000',
-              timeAggregation: 'Total',
-              dimensions: [],
-              metricValue: 412345678,
-            },
-          ],
-          windowStartTime: new Date(Date.now() - 300_000).toISOString(),
-          windowEndTime: new Date().toISOString(),
-        },
-      },
-    },
-  };
+  return firedMetricAlert(target, { ...options, firedAt: new Date().toISOString() });
 }
 
 /** A request of the log with the sequential round it belongs to (1-based). */

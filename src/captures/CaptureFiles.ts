@@ -1,0 +1,102 @@
+import type { TokenCredential } from '@azure/core-auth';
+import {
+  BlobClient,
+  BlobSASPermissions,
+  BlobServiceClient,
+  generateBlobSASQueryParameters,
+  SASProtocol,
+} from '@azure/storage-blob';
+import type { Config } from '../config.js';
+import type { CaptureRecord } from '../ledger/captureRecord.js';
+import { MAX_NOTIFIED_CONVERSATIONS } from '../notify/captureNotification.js';
+import { summarizeStream } from '../pcap/summarizeStream.js';
+import type { CaptureSummary } from '../pcap/types.js';
+
+/** How long a notified download link stays valid: the rest of a night shift, not longer. */
+export const CAPTURE_LINK_TTL_SECONDS = 8 * 3600;
+
+/** Options for {@link CaptureFiles}. */
+export interface CaptureFilesOptions {
+  /** Clock in ms, for tests. */
+  now?: () => number;
+}
+
+/**
+ * The capture files in storage, as the poller needs them: streamed through the pcap summary, and (behind
+ * `NOTIFY_INCLUDE_SAS_LINK`) a short-lived read-only link for the message. In Azure both use the app's identity
+ * (Storage Blob Data Reader on the capture account: reading, and a user-delegation key for the link, never an
+ * account key); on a local sandbox `CAPTURE_STORAGE_CONNECTION_STRING` reaches Azurite instead.
+ */
+export class CaptureFiles {
+  private readonly service: BlobServiceClient | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly config: Config,
+    private readonly credential: TokenCredential,
+    options: CaptureFilesOptions = {},
+  ) {
+    this.service = config.captureStorageConnectionString
+      ? BlobServiceClient.fromConnectionString(config.captureStorageConnectionString)
+      : undefined;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Summarizes a finished capture's file straight from storage as a stream (memory bounded whatever its size;
+   * partial past `SUMMARY_TIME_LIMIT_SECONDS`), keeping the top conversations, as messages carry them.
+   */
+  async summarize(record: CaptureRecord): Promise<{ summary: CaptureSummary } | undefined> {
+    const blob = record.storagePath ? this.blob(record.storagePath) : undefined;
+    if (!blob) return undefined;
+    const timeLimitInMs = this.config.summaryTimeLimitSeconds * 1000;
+    const download = await blob.download(0, undefined, {
+      abortSignal: AbortSignal.timeout(timeLimitInMs + 5000),
+    });
+    if (!download.readableStreamBody) return undefined;
+    const summary = await summarizeStream(download.readableStreamBody, { timeLimitInMs });
+    return {
+      summary: {
+        ...summary,
+        conversations: summary.conversations.slice(0, MAX_NOTIFIED_CONVERSATIONS),
+        fileBytes: download.contentLength,
+      },
+    };
+  }
+
+  /** A read-only link to the file valid for {@link CAPTURE_LINK_TTL_SECONDS}. Goes into the message only, never a log. */
+  async link(record: CaptureRecord): Promise<string | undefined> {
+    const blob = record.storagePath ? this.blob(record.storagePath) : undefined;
+    if (!blob) return undefined;
+    const startsOn = new Date(this.now() - 5 * 60_000); // clock skew between us and storage
+    const expiresOn = new Date(this.now() + CAPTURE_LINK_TTL_SECONDS * 1000);
+    const permissions = BlobSASPermissions.parse('r');
+    if (this.service) return blob.generateSasUrl({ permissions, startsOn, expiresOn });
+    const service = new BlobServiceClient(new URL(blob.url).origin, this.credential);
+    const key = await service.getUserDelegationKey(startsOn, expiresOn);
+    const sas = generateBlobSASQueryParameters(
+      {
+        containerName: blob.containerName,
+        blobName: blob.name,
+        permissions,
+        startsOn,
+        expiresOn,
+        protocol: SASProtocol.Https,
+      },
+      key,
+      blob.accountName,
+    );
+    return `${blob.url}?${sas.toString()}`;
+  }
+
+  /** The blob of a storage path: through the connection string's account locally, by URL with the identity in Azure. */
+  private blob(storagePath: string): BlobClient | undefined {
+    if (!this.service) return new BlobClient(storagePath, this.credential);
+    const path = new URL(storagePath).pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    // Azurite's paths start with the account name; Azure's with the container.
+    if (path[0] === this.service.accountName) path.shift();
+    const [container, ...name] = path;
+    if (!container || name.length === 0) return undefined;
+    return this.service.getContainerClient(container).getBlobClient(name.join('/'));
+  }
+}
