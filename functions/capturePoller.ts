@@ -1,17 +1,17 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { createAppContext, lazy, type AppContext } from '../src/appContext.js';
+import { sharedAppContext, type AppContext } from '../src/appContext.js';
 import { pollCaptures } from '../src/captures/pollCaptures.js';
-import { loadConfig } from '../src/config.js';
+import { pollScheduleFrom } from '../src/config.js';
 import { errorMessage } from '../src/errors.js';
-import { loggerOf } from './alertWebhook.js';
-
-const appContext = lazy((): AppContext => createAppContext(process.env));
+import { loggerOf } from '../src/logger.js';
 
 /**
  * Creates the `capturePoller` handler over an app context factory (tests pass their own). Each tick drives every
  * active ledger record one step: start pending ones, follow running ones, notify and clean up finished ones.
  */
-export function createCapturePollerHandler(getContext: () => AppContext = appContext) {
+export function createCapturePollerHandler(
+  getContext: () => AppContext = () => sharedAppContext(process.env),
+) {
   return async (_timer: Timer, context: InvocationContext): Promise<void> => {
     const logger = loggerOf(context);
     let ctx: AppContext;
@@ -30,17 +30,8 @@ export function createCapturePollerHandler(getContext: () => AppContext = appCon
 /** The handler registered with the host. */
 export const capturePoller = createCapturePollerHandler();
 
-/** The schedule comes from CAPTURE_POLL_SCHEDULE; a bad settings set falls back to the default so the host starts. */
-function pollSchedule(): string {
-  try {
-    return loadConfig(process.env).pollSchedule;
-  } catch {
-    return '*/30 * * * * *';
-  }
-}
-
 app.timer('capturePoller', {
-  schedule: pollSchedule(),
+  schedule: pollScheduleFrom(process.env),
   runOnStartup: false,
   handler: capturePoller,
 });

@@ -52,13 +52,15 @@ export function createAppContext(
   };
 }
 
-/** A lazily built, memoised value; a failure is not memoised, so fixed settings take effect on the next call. */
-export function lazy<T>(build: () => T): () => T {
-  let value: { v: T } | undefined;
-  return () => {
-    if (!value) value = { v: build() };
-    return value.v;
-  };
+let shared: AppContext | undefined;
+
+/**
+ * The app context of this function instance, built on first use from the app settings and shared by the webhook
+ * and the poller (one set of ARM caches and budget queues). Bad settings throw every time until they are fixed.
+ */
+export function sharedAppContext(env: Record<string, string | undefined>): AppContext {
+  shared ??= createAppContext(env);
+  return shared;
 }
 
 /** Memoises a successful async step; a failed one runs again on the next call. */

@@ -34,10 +34,26 @@ const int = (fallback: number, min: number, max: number) =>
       return n;
     });
 
+/** Notification URLs carry their secret in the path or query: https, or http on loopback only (local receivers). */
 const httpsUrl = z
-  .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
-  .optional()
-  .transform((v) => (v === '' ? undefined : v));
+  .url({ protocol: /^https?$/, error: 'expected an https URL' })
+  .refine(
+    (v) => v.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?([/?#]|$)/.test(v),
+    {
+      error: 'expected an https URL (plain http only to 127.0.0.1 or localhost)',
+    },
+  )
+  .optional();
+
+/** NCRONTAB with seconds (six fields), or a TimeSpan such as 00:00:30, as the Functions timer trigger takes. */
+const pollSchedule = z
+  .string()
+  .default('*/30 * * * * *')
+  .pipe(
+    z.string().regex(/^(\S+\s+){5}\S+$|^\d{1,2}:\d{2}:\d{2}$/, {
+      error: 'expected a six-field NCRONTAB expression (with seconds) or a TimeSpan like 00:00:30',
+    }),
+  );
 
 /** The Network Watcher filter objects accepted in `CAPTURE_FILTERS` and in an alert's `customProperties`. */
 export const captureFilterSchema = z.strictObject({
@@ -128,7 +144,7 @@ export const settingsSchema = z
     PENDING_TIMEOUT_SECONDS: int(900, 30, 86_400),
     STUCK_TIMEOUT_SECONDS: int(600, 30, 86_400),
     FAST_PATH_TIMEOUT_SECONDS: int(5, 1, 9),
-    CAPTURE_POLL_SCHEDULE: z.string().default('*/30 * * * * *'),
+    CAPTURE_POLL_SCHEDULE: pollSchedule,
     POLL_CONCURRENCY: int(8, 1, 64),
     NOTIFY_WEBHOOK_URL: httpsUrl,
     NOTIFY_TEAMS_WEBHOOK_URL: httpsUrl,
@@ -291,4 +307,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(problems);
   }
   return toConfig(result.data);
+}
+
+/**
+ * Just the poller's schedule, read when the function registers (before the rest of the settings are needed): other
+ * bad settings must not change when the poller runs, and a bad schedule falls back to the default (the poller then
+ * reports the settings problem on its first tick).
+ */
+export function pollScheduleFrom(env: Record<string, string | undefined>): string {
+  const value = env.CAPTURE_POLL_SCHEDULE?.trim() || undefined;
+  const parsed = pollSchedule.safeParse(value);
+  return parsed.success ? parsed.data : '*/30 * * * * *';
 }

@@ -1,7 +1,7 @@
 /**
  * The few error classes of alert-capture. Each has a reason to exist: the HTTP adapter maps
  * {@link RequestError} to its status, {@link ConfigError} stops the app with every bad setting named,
- * and {@link TransientError} tells the orchestration to leave work `pending` for the poller.
+ * (transient ARM failures are recognised by status, see `isTransient` in `src/azure/networkWatcherGateway.ts`).
  */
 
 /** A problem with what a caller sent: mapped to an HTTP status and an ARM-style error body. */
@@ -27,14 +27,6 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: readonly string[]) {
     super(`Invalid app settings:\n- ${problems.join('\n- ')}`);
-  }
-}
-
-/** A failure worth retrying later (throttling, 5xx, reset, timeout): work stays `pending`. */
-export class TransientError extends Error {
-  override readonly name = 'TransientError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
   }
 }
 

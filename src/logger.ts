@@ -26,3 +26,12 @@ export function stripQuery(url: string): string {
   const i = url.search(/[?#]/);
   return i === -1 ? url : url.slice(0, i);
 }
+
+/** Adapts anything with the host's `log`/`warn`/`error` (an `InvocationContext`) to the core's narrow logger. */
+export function loggerOf(context: {
+  log(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}): Logger {
+  return { info: (m) => context.log(m), warn: (m) => context.warn(m), error: (m) => context.error(m) };
+}

@@ -189,7 +189,10 @@ export function classifyAlert(event: AlertEvent, options: ClassifyAlertOptions):
   }
 
   const results = event.targets.map((id) => toCaptureTarget(id, event.dimensions));
-  const chosen = results.find((r): r is { target: CaptureTarget } => 'target' in r);
+  const capturable = results.filter((r): r is { target: CaptureTarget } => 'target' in r);
+  // The first capturable target inside the allowed scopes; a VM outside them must not hide one inside.
+  const chosen =
+    capturable.find((r) => isWithinAnyScope(targetId(r.target), options.allowedScopes)) ?? capturable[0];
   if (chosen === undefined) {
     // targets is not empty and none gave a target, so every result is a reason.
     const why = (results[0] as { reason: string }).reason;
@@ -207,10 +210,11 @@ export function classifyAlert(event: AlertEvent, options: ClassifyAlertOptions):
   if (event.targets.length > 1) {
     const what = target.kind === 'vm' ? 'VM' : 'scale-set instance';
     const shown = target.kind === 'vm' ? id : `${id} instance ${target.instanceId}`;
+    const which = chosen === capturable[0] ? 'the first' : 'the first allowed';
     return {
       action: 'capture',
       target,
-      note: `${event.targets.length} targets; capturing the first ${what}: ${shown}`,
+      note: `${event.targets.length} targets; capturing ${which} ${what}: ${shown}`,
     };
   }
   return { action: 'capture', target };

@@ -201,7 +201,11 @@ function derivedAlertId(
 // Common alert schema
 
 const essentialsSchema = z.looseObject({
-  alertId: z.string({ error: 'expected the alert instance id (a string)' }).min(1),
+  alertId: z
+    .string({ error: 'expected the alert instance id (a string)' })
+    .min(1)
+    // Azure's ids are ARM ids of about 150 characters; the ledger keys and stores the id whole.
+    .max(1024, { error: 'expected the alert instance id to be at most 1024 characters' }),
   alertRule: text,
   alertRuleID: text,
   alertRuleId: text,

@@ -6,7 +6,6 @@ import {
 } from '@azure/arm-network';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import { createHttpHeaders, createPipelineRequest, RestError } from '@azure/core-rest-pipeline';
-import { TransientError } from '../errors.js';
 import { parseResourceId } from './armId.js';
 
 /** The Network API version @azure/arm-network 36 speaks (its own calls use the same). */
@@ -63,7 +62,6 @@ export function normalizeLocation(location: string): string {
 
 /** True when an ARM failure is worth retrying later (throttling, 5xx, network, timeout, abort). */
 export function isTransient(e: unknown): boolean {
-  if (e instanceof TransientError) return true;
   if (e instanceof RestError) {
     if (e.statusCode === undefined) return true;
     return e.statusCode === 408 || e.statusCode === 429 || e.statusCode >= 500;

@@ -12,6 +12,9 @@ import { MAX_NOTIFIED_CONVERSATIONS } from '../notify/captureNotification.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
 import type { CaptureSummary } from '../pcap/types.js';
 
+/** Where Network Watcher writes capture files in the capture account. */
+export const CAPTURE_CONTAINER = 'network-watcher-logs';
+
 /** How long a notified download link stays valid: the rest of a night shift, not longer. */
 export const CAPTURE_LINK_TTL_SECONDS = 8 * 3600;
 
@@ -30,6 +33,8 @@ export interface CaptureFilesOptions {
 export class CaptureFiles {
   private readonly service: BlobServiceClient | undefined;
   private readonly now: () => number;
+  /** Lower-cased name of the capture storage account (the last segment of `CAPTURE_STORAGE_ACCOUNT_ID`). */
+  private readonly accountName: string;
 
   constructor(
     private readonly config: Config,
@@ -40,6 +45,7 @@ export class CaptureFiles {
       ? BlobServiceClient.fromConnectionString(config.captureStorageConnectionString)
       : undefined;
     this.now = options.now ?? Date.now;
+    this.accountName = (config.captureStorageAccountId.split('/').pop() ?? '').toLowerCase();
   }
 
   /**
@@ -89,14 +95,35 @@ export class CaptureFiles {
     return `${blob.url}?${sas.toString()}`;
   }
 
-  /** The blob of a storage path: through the connection string's account locally, by URL with the identity in Azure. */
+  /**
+   * The blob of a storage path, only inside the configured capture account's `network-watcher-logs` container:
+   * the path comes from ARM and is never trusted to send our identity's token, or sign a link, anywhere else.
+   * Locally it is reached through the connection string's account, in Azure by URL with the identity.
+   */
   private blob(storagePath: string): BlobClient | undefined {
-    if (!this.service) return new BlobClient(storagePath, this.credential);
-    const path = new URL(storagePath).pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    // Azurite's paths start with the account name; Azure's with the container.
-    if (path[0] === this.service.accountName) path.shift();
+    let url: URL;
+    try {
+      url = new URL(storagePath);
+    } catch {
+      return undefined;
+    }
+    const path = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (this.service) {
+      // Azurite's paths start with the account name; Azure's with the container.
+      if (path[0] === this.service.accountName) path.shift();
+    } else if (
+      url.protocol !== 'https:' ||
+      !url.hostname.toLowerCase().startsWith(`${this.accountName}.blob.`)
+    ) {
+      return undefined;
+    }
     const [container, ...name] = path;
-    if (!container || name.length === 0) return undefined;
-    return this.service.getContainerClient(container).getBlobClient(name.join('/'));
+    if (container !== CAPTURE_CONTAINER || name.length === 0 || name.includes('..')) return undefined;
+    return this.service
+      ? this.service.getContainerClient(container).getBlobClient(name.join('/'))
+      : new BlobClient(
+          `${url.origin}/${container}/${name.map(encodeURIComponent).join('/')}`,
+          this.credential,
+        );
   }
 }

@@ -1,13 +1,6 @@
 import type { PacketCapture } from '@azure/arm-network';
+import type { CaptureOverrides } from '../alerts/classifyAlert.js';
 import type { CaptureFilter, Config } from '../config.js';
-
-/** Per-rule overrides read from an alert's `customProperties`. */
-export interface CaptureOverrides {
-  captureDurationSeconds?: number;
-  captureFilters?: CaptureFilter[];
-  captureBytesPerPacket?: number;
-  captureTotalBytes?: number;
-}
 
 /** The capture settings after clamping, and what was clamped (said in the response and the ledger). */
 export interface EffectiveCaptureSettings {

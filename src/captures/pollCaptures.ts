@@ -12,7 +12,7 @@ import {
 import { describeCaptureError } from '../notify/describeCapture.js';
 import type { CaptureSummary } from '../pcap/types.js';
 import type { CaptureFiles } from './CaptureFiles.js';
-import { describeArmError, startCapture, type CaptureDeps } from './startCapture.js';
+import { describeArmError, recordSettings, startCapture, type CaptureDeps } from './startCapture.js';
 
 /** What the poller needs besides the orchestration's deps. */
 export interface PollDeps extends CaptureDeps {
@@ -77,7 +77,9 @@ async function driveRecord(record: CaptureRecord, deps: PollDeps, report: PollRe
       return;
     }
     const ageSeconds = (now - Date.parse(record.createdAt)) / 1000;
-    if (ageSeconds > deps.config.pendingTimeoutSeconds) {
+    // A `starting` record whose starter died may have a capture running: startCapture adopts it (or moves the
+    // record back to `pending`), so only `pending` records time out.
+    if (record.state === 'pending' && ageSeconds > deps.config.pendingTimeoutSeconds) {
       const reason = `no capture could be started within ${deps.config.pendingTimeoutSeconds} s${record.lastError ? `: ${record.lastError}` : ''}`;
       const failed = await deps.ledger.transition(record, {
         state: 'failed',
@@ -111,8 +113,32 @@ async function driveRecord(record: CaptureRecord, deps: PollDeps, report: PollRe
     return;
   }
 
+  if (record.state === 'finished' && record.notifiedAt) {
+    await retryCleanUp(record, deps, now);
+    return;
+  }
   // `finished`, or `failed` and not yet notified.
   await notify(record, deps, report);
+}
+
+/** How long the poller keeps trying to delete a notified capture's resource before leaving it to the next start. */
+const CLEANUP_GIVE_UP_SECONDS = 24 * 3600;
+
+/** A notified capture whose resource could not be deleted: try again (claimed first), and give up after a day. */
+async function retryCleanUp(record: CaptureRecord, deps: PollDeps, now: number): Promise<void> {
+  const claimed = await deps.ledger.transition(record, {
+    nextAttemptAt: new Date(now + 300_000).toISOString(),
+  });
+  if (!claimed) return;
+  if (await cleanUp(claimed, deps)) {
+    await deps.ledger.transition(claimed, {
+      state: 'notified',
+      nextAttemptAt: undefined,
+      lastError: undefined,
+    });
+  } else if (now - Date.parse(record.notifiedAt ?? record.updatedAt) > CLEANUP_GIVE_UP_SECONDS * 1000) {
+    await deps.ledger.transition(claimed, { state: 'notified', nextAttemptAt: undefined });
+  }
 }
 
 /** Queries a running capture; returns the record once it ended (finished or failed), else undefined. */
@@ -129,10 +155,28 @@ async function followRunning(
       reason: 'the record lost its watcher or capture name',
     });
   }
+  const since = Date.parse(record.startedAt ?? record.updatedAt);
+  const overdueAfterSeconds =
+    recordSettings(record, deps.config).timeLimitInSeconds + deps.config.stuckTimeoutSeconds;
+  const overdue = now - since > overdueAfterSeconds * 1000;
+  const giveUp = async (reason: string, captureStatus?: string) => {
+    // Stop it so it cannot go on writing a file nobody is told about; the slot is freed after notifying.
+    await deps.gateway.stopCapture(watcher, name).catch(() => undefined);
+    return deps.ledger.transition(record, {
+      state: 'failed',
+      ...(captureStatus ? { captureStatus } : {}),
+      reason,
+      endedAt: new Date(now).toISOString(),
+    });
+  };
   let status;
   try {
     status = await deps.gateway.getCaptureStatus(watcher, name);
   } catch (e) {
+    if (overdue)
+      return giveUp(
+        `the capture's status could not be read for ${overdueAfterSeconds} s: ${describeArmError(e)}`,
+      );
     if (isTransient(e)) return undefined;
     throw e;
   }
@@ -165,19 +209,20 @@ async function followRunning(
       nextAttemptAt: undefined,
     });
   }
-  const since = Date.parse(record.startedAt ?? record.updatedAt);
   if (
     (captureStatus === 'NotStarted' || captureStatus === 'Unknown') &&
     now - since > deps.config.stuckTimeoutSeconds * 1000
   ) {
-    // Stop it so it cannot start late and write a file nobody is told about; the slot is freed after notifying.
-    await deps.gateway.stopCapture(watcher, name).catch(() => undefined);
-    return deps.ledger.transition(record, {
-      state: 'failed',
+    return giveUp(
+      `the capture stayed ${captureStatus} for more than ${deps.config.stuckTimeoutSeconds} s`,
       captureStatus,
-      reason: `the capture stayed ${captureStatus} for more than ${deps.config.stuckTimeoutSeconds} s`,
-      endedAt: new Date(now).toISOString(),
-    });
+    );
+  }
+  if (overdue) {
+    return giveUp(
+      `the capture was still ${captureStatus} ${deps.config.stuckTimeoutSeconds} s after its time limit`,
+      captureStatus,
+    );
   }
   if (record.captureStatus !== captureStatus) await deps.ledger.transition(record, { captureStatus });
   return undefined;
@@ -227,15 +272,27 @@ async function notify(record: CaptureRecord, deps: PollDeps, report: PollReport)
   const notifiedTargets = [...done].join(',');
 
   if (result.ok) {
+    // A finished record stays `finished` (and active) until its capture resource is deleted, so a failed delete
+    // is retried instead of holding a budget slot for good; a failed one is done once notified.
     const notified = await ledger.transition(current, {
-      state: current.state === 'failed' ? 'failed' : 'notified',
       notifiedAt: new Date(now).toISOString(),
       notifiedTargets,
       nextAttemptAt: undefined,
     });
     if (notified) {
       report.notified++;
-      await cleanUp(notified, deps);
+      const cleaned = await cleanUp(notified, deps);
+      if (notified.state === 'finished') {
+        await ledger.transition(
+          notified,
+          cleaned
+            ? { state: 'notified' }
+            : {
+                nextAttemptAt: new Date(now + 300_000).toISOString(),
+                lastError: 'capture resource not deleted yet',
+              },
+        );
+      }
     }
     return;
   }
@@ -262,19 +319,23 @@ async function notify(record: CaptureRecord, deps: PollDeps, report: PollReport)
   });
 }
 
-/** Deletes our capture resource (the file stays) and frees its budget slot, unless a newer record took the target. */
-async function cleanUp(record: CaptureRecord, deps: PollDeps): Promise<void> {
+/**
+ * Deletes our capture resource (the file stays) and frees its budget slot, unless a newer record took the target.
+ * Returns false when the resource could not be deleted (the caller retries).
+ */
+async function cleanUp(record: CaptureRecord, deps: PollDeps): Promise<boolean> {
   const watcher = watcherOf(record);
   const name = record.captureName;
-  if (!watcher || !name || !record.captureId) return;
+  if (!watcher || !name || !record.captureId) return true;
   const holder = await deps.ledger.getTargetLeaseHolder(name);
-  if (holder && holder.alertId !== record.alertId) return; // A newer alert owns this capture name now.
+  if (holder && holder.alertId !== record.alertId) return true; // A newer alert's capture carries this name now.
   try {
     await deps.gateway.deleteCapture(watcher, name);
     await deps.ledger.releaseSlot(record.subscriptionId, record.region ?? '', name);
+    return true;
   } catch (e) {
-    // The next start on this VM deletes it anyway ("ours and finished"); the budget slot expires.
     deps.logger.warn(`could not delete capture ${name}: ${describeArmError(e)}`);
+    return false;
   }
 }
 

@@ -3,6 +3,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { redact } from '../logger.js';
 import type { CaptureLedger } from '../ledger/CaptureLedger.js';
+import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
 import type { CaptureChanges, CaptureRecord } from '../ledger/captureRecord.js';
 import {
   armCode,
@@ -11,7 +12,6 @@ import {
   type NetworkWatcherGateway,
   type WatcherRef,
 } from '../azure/networkWatcherGateway.js';
-import { isOurCapture } from './captureName.js';
 import {
   packetCaptureParameters,
   type CaptureTargetSpec,
@@ -169,8 +169,6 @@ export async function startCapture(
           reason: `capture ${captureName} is already running`,
         };
       }
-      if (!isOurCapture(config.captureNamePrefix, captureName))
-        return await fail(`capture ${captureName} exists and is not ours`);
       // Finished (or on another target after a rename): delete the resource; its file in storage stays.
       await gateway.deleteCapture(watcher, captureName, call);
       inUse.delete(captureName.toLowerCase());
@@ -194,6 +192,8 @@ export async function startCapture(
     if (!starting) return { outcome: 'pending', record, reason: 'another instance is working on this alert' };
     return await putCapture(starting, watcher, deps, call);
   } catch (e) {
+    // The ledger itself failing is no verdict on the capture: leave the record as it is for the next attempt.
+    if (e instanceof LedgerUnavailableError) throw e;
     if (isTransient(e)) return await stayPending(`transient ARM failure: ${describeArmError(e)}`);
     return await fail(describeArmError(e));
   }
@@ -209,23 +209,14 @@ async function putCapture(
   const now = deps.now ?? Date.now;
   const captureName = record.captureName as string;
   const settings = recordSettings(record, config);
+  let created: { id?: string };
   try {
-    const created = await gateway.createCapture(
+    created = await gateway.createCapture(
       watcher,
       captureName,
       packetCaptureParameters(recordTarget(record), settings, config.captureStorageAccountId),
       call,
     );
-    const updated = await ledger.transition(record, {
-      state: 'running',
-      captureId: created.id ?? `${watcher.id}/packetCaptures/${captureName}`,
-      startedAt: new Date(now()).toISOString(),
-      attempts: record.attempts + 1,
-      lastError: undefined,
-      nextAttemptAt: undefined,
-    });
-    deps.logger.info(`capture ${captureName} started for alert ${record.alertId}`);
-    return { outcome: 'started', record: updated ?? record };
   } catch (e) {
     const reason = describeArmError(e);
     // 409: a capture of that name appeared since the list (another instance's PUT), or the platform's session
@@ -249,6 +240,18 @@ async function putCapture(
     const updated = await ledger.transition(record, { state: 'failed', reason, nextAttemptAt: undefined });
     return { outcome: 'failed', record: updated ?? record, reason };
   }
+  // The capture exists from here: if this write fails the record stays `starting`, and the poller's next attempt
+  // finds the capture running and adopts it.
+  const updated = await ledger.transition(record, {
+    state: 'running',
+    captureId: created.id ?? `${watcher.id}/packetCaptures/${captureName}`,
+    startedAt: new Date(now()).toISOString(),
+    attempts: record.attempts + 1,
+    lastError: undefined,
+    nextAttemptAt: undefined,
+  });
+  deps.logger.info(`capture ${captureName} started for alert ${record.alertId}`);
+  return { outcome: 'started', record: updated ?? record };
 }
 
 /** An ARM failure in plain words, safe to store and notify (no tokens or query strings). */

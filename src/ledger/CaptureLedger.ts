@@ -354,7 +354,7 @@ export class CaptureLedger {
 
   /**
    * Makes the record of `alertId` the one that owns the capture named `captureName` (one per target), unless
-   * another alert's record still holds it ({@link holdsTarget}: pending, starting, running or finished).
+   * another alert's record still holds it ({@link holdsTarget}: pending, starting or running).
    * Idempotent for the current holder. The lease entity is written with ETag conditions, so of concurrent
    * alerts on one target exactly one acquires it. Call it after {@link CaptureLedger.insert} of `alertId`.
    */

@@ -165,17 +165,14 @@ export function isActiveRecord(record: Pick<CaptureRecord, 'state' | 'notifiedAt
 }
 
 /**
- * Whether the record may own its target's capture resource, so that a new alert on the same target must not
- * start another one: `pending`, `starting`, `running` or `finished` (our capture resource is deleted only after
- * the notification). A `failed` record holds nothing, even before it is notified.
+ * Whether the record's capture is still to come or under way, so that a new alert on the same target must not
+ * start another one: `pending`, `starting` or `running`. A `finished` record holds nothing: its capture has
+ * stopped, and a notification that keeps failing must not keep a new anomaly on that VM from being captured (the
+ * new start deletes the finished capture resource; its file stays, and the old record's cleanup then leaves the
+ * new capture alone).
  */
 export function holdsTarget(record: Pick<CaptureRecord, 'state'>): boolean {
-  return (
-    record.state === 'pending' ||
-    record.state === 'starting' ||
-    record.state === 'running' ||
-    record.state === 'finished'
-  );
+  return record.state === 'pending' || record.state === 'starting' || record.state === 'running';
 }
 
 /**

@@ -126,12 +126,8 @@ async function captureAlert(
   } catch (e) {
     if (e instanceof LedgerUnavailableError) {
       deps.logger.error(`ledger unavailable for alert ${event.alertId}: ${errorMessage(e)}`);
-      throw new RequestError(
-        503,
-        'LedgerUnavailable',
+      throw ledgerUnavailable(
         'The capture ledger cannot be written right now; the alert was not recorded. Retry later.',
-        undefined,
-        { 'Retry-After': String(LEDGER_RETRY_AFTER_SECONDS) },
       );
     }
     throw e;
@@ -178,17 +174,16 @@ async function stopOnResolve(
     holder = await ledger.getTargetLeaseHolder(captureName);
   } catch (e) {
     if (e instanceof LedgerUnavailableError) {
-      throw new RequestError(
-        503,
-        'LedgerUnavailable',
-        'The capture ledger cannot be read right now. Retry later.',
-        undefined,
-        {
-          'Retry-After': String(LEDGER_RETRY_AFTER_SECONDS),
-        },
-      );
+      throw ledgerUnavailable('The capture ledger cannot be read right now. Retry later.');
     }
     throw e;
+  }
+  if (holder && holder.alertId !== event.alertId && holder.ruleName !== event.ruleName) {
+    // Another rule's capture of this VM: its own alert decides when it ends.
+    return answer(
+      'ignored',
+      `alert resolved; the running capture of this VM belongs to rule "${holder.ruleName}"`,
+    );
   }
   if (!holder || holder.state !== 'running' || !holder.watcherId) {
     return answer(
@@ -218,4 +213,11 @@ async function stopOnResolve(
     );
   }
   return answer('stopped', `alert resolved; capture stopped early (STOP_ON_RESOLVE)`);
+}
+
+/** The 503 Azure Monitor retries (it does on 503) when the ledger cannot be reached. */
+export function ledgerUnavailable(message: string): RequestError {
+  return new RequestError(503, 'LedgerUnavailable', message, undefined, {
+    'Retry-After': String(LEDGER_RETRY_AFTER_SECONDS),
+  });
 }

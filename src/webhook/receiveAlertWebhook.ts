@@ -1,6 +1,7 @@
 import { errorMessage, RequestError } from '../errors.js';
 import type { CaptureDeps } from '../captures/startCapture.js';
-import { handleAlert, type WebhookBody } from './handleAlert.js';
+import type { Logger } from '../logger.js';
+import { handleAlert, ledgerUnavailable, type WebhookBody } from './handleAlert.js';
 import { readJsonBody, type IncomingAlertRequest } from './readBody.js';
 import type { EntraTokenVerifier } from './verifyEntraToken.js';
 
@@ -23,6 +24,8 @@ export interface WebhookResponse {
 /** What the webhook needs; `deps` is a function so that bad settings are answered (503), not thrown at load. */
 export interface ReceiveAlertWebhookDeps {
   deps: () => CaptureDeps;
+  /** Where failures are logged when `deps()` itself failed (bad settings). */
+  logger: Logger;
   /** Resolves once the ledger is ready (table created); a failure answers 503. */
   ready?: () => Promise<void>;
   verifier?: () => EntraTokenVerifier | undefined;
@@ -35,7 +38,7 @@ export interface ReceiveAlertWebhookDeps {
  */
 export async function receiveAlertWebhook(
   request: IncomingAlertRequest,
-  { deps, ready, verifier }: ReceiveAlertWebhookDeps,
+  { deps, logger, ready, verifier }: ReceiveAlertWebhookDeps,
 ): Promise<WebhookResponse> {
   let resolved: CaptureDeps | undefined;
   try {
@@ -55,7 +58,7 @@ export async function receiveAlertWebhook(
         },
       };
     }
-    resolved?.logger.error(`webhook failed unexpectedly: ${errorMessage(e)}`);
+    (resolved?.logger ?? logger).error(`webhook failed unexpectedly: ${errorMessage(e)}`);
     const misconfigured = e instanceof Error && e.name === 'ConfigError';
     return {
       status: 503,
@@ -76,14 +79,6 @@ async function ledgerReady(ready: (() => Promise<void>) | undefined): Promise<vo
   try {
     await ready?.();
   } catch {
-    throw new RequestError(
-      503,
-      'LedgerUnavailable',
-      'The capture ledger is not reachable; the alert was not recorded. Retry later.',
-      undefined,
-      {
-        'Retry-After': '30',
-      },
-    );
+    throw ledgerUnavailable('The capture ledger is not reachable; the alert was not recorded. Retry later.');
   }
 }

@@ -1,6 +1,9 @@
 import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { RequestError } from '../errors.js';
 
+/** The shortest time between two fetches of the tenant keys for unknown key ids. */
+const KEY_REFETCH_MIN_INTERVAL_IN_MS = 60_000;
+
 /** Options for {@link EntraTokenVerifier}. */
 export interface EntraTokenVerifierOptions {
   /** Where the tenant's signing keys are published. Default: the Entra ID v2 discovery keys of the tenant. */
@@ -69,8 +72,10 @@ export class EntraTokenVerifier {
 
   private async signingKey(kid: string): Promise<KeyObject | undefined> {
     const ttlInMs = (this.options.keysTtlSeconds ?? 3600) * 1000;
-    const fresh = this.keys && this.now() - this.keys.fetchedAt < ttlInMs;
-    if (!fresh || !this.keys?.byKid.has(kid)) await this.fetchKeys();
+    const age = this.keys ? this.now() - this.keys.fetchedAt : Infinity;
+    // An unknown key id refetches (keys roll over), but at most once a minute: a caller cannot make us hammer Entra.
+    if (age >= ttlInMs || (!this.keys?.byKid.has(kid) && age >= KEY_REFETCH_MIN_INTERVAL_IN_MS))
+      await this.fetchKeys();
     return this.keys?.byKid.get(kid);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, SETTING_NAMES } from '../../src/config.js';
+import { loadConfig, pollScheduleFrom, SETTING_NAMES } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import sample from '../../local.settings.sample.json' with { type: 'json' };
 
@@ -104,5 +104,40 @@ describe('loadConfig', () => {
     ];
     const sampleNames = Object.keys(sample.Values).filter((n) => !hostSettings.includes(n));
     expect([...sampleNames].sort()).toEqual([...SETTING_NAMES].sort());
+  });
+});
+
+describe('notification URLs and the poll schedule', () => {
+  it('refuses plain http to anything but loopback, without echoing the URL', () => {
+    const problems = problemsOf({
+      ...minimal,
+      NOTIFY_TEAMS_WEBHOOK_URL: 'http://example.com/webhook?sig=SECRET',
+    });
+    expect(problems.join()).toMatch(/NOTIFY_TEAMS_WEBHOOK_URL: expected an https URL/);
+    expect(problems.join()).not.toContain('SECRET');
+    expect(
+      loadConfig({ ...minimal, NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:7071/hook' }).notify.webhookUrl,
+    ).toBe('http://127.0.0.1:7071/hook');
+  });
+
+  it('checks the poll schedule, and reads it alone for the timer registration', () => {
+    expect(problemsOf({ ...minimal, CAPTURE_POLL_SCHEDULE: 'every 30 seconds' }).join()).toContain(
+      'CAPTURE_POLL_SCHEDULE',
+    );
+    expect(pollScheduleFrom({ CAPTURE_POLL_SCHEDULE: '*/5 * * * * *' })).toBe('*/5 * * * * *');
+    expect(pollScheduleFrom({ CAPTURE_POLL_SCHEDULE: '00:00:10' })).toBe('00:00:10');
+    expect(pollScheduleFrom({ CAPTURE_POLL_SCHEDULE: 'nonsense' })).toBe('*/30 * * * * *');
+    expect(pollScheduleFrom({})).toBe('*/30 * * * * *');
+  });
+});
+
+describe('loopback notification URLs', () => {
+  it('accepts a loopback receiver without a path, and refuses a host that only starts like one', () => {
+    expect(loadConfig({ ...minimal, NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:8080' }).notify.webhookUrl).toBe(
+      'http://127.0.0.1:8080',
+    );
+    expect(
+      problemsOf({ ...minimal, NOTIFY_WEBHOOK_URL: 'http://127.0.0.1.evil.example/x' }).join(),
+    ).toContain('NOTIFY_WEBHOOK_URL');
   });
 });

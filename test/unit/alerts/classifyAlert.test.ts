@@ -125,6 +125,15 @@ describe('classifyAlert: VM-targeted variants', () => {
     });
   });
 
+  it('captures the first target inside the allowed scopes when an earlier one is outside them', () => {
+    const event = own('common-metric-multi-target-fired.json');
+    const other =
+      '/subscriptions/99999999-9999-9999-9999-999999999999/resourcegroups/x/providers/microsoft.compute/virtualmachines/outside';
+    const c = classifyAlert({ ...event, targets: [other, ...event.targets] }, { allowedScopes: [RG] });
+    expect(c).toMatchObject({ action: 'capture', target: { kind: 'vm', vmName: 'db-01' } });
+    expect(c.action === 'capture' ? c.note : '').toMatch(/capturing the first allowed VM/);
+  });
+
   it('captures a log search V2 alert on a VM', () => {
     expect(classifyAlert(own('common-log-v2-vm-fired.json'), ALL)).toEqual({
       action: 'capture',

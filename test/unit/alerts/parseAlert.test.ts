@@ -676,3 +676,30 @@ describe('parseAlert: invalid inputs', () => {
     expect(parseAlert(root).ok).toBe(false);
   });
 });
+
+describe('parseAlert: alert id length', () => {
+  it('refuses an alert id over 1024 characters, naming the field', () => {
+    const body = {
+      schemaId: 'azureMonitorCommonAlertSchema',
+      data: {
+        essentials: {
+          alertId: 'x'.repeat(1025),
+          alertRule: 'r',
+          severity: 'Sev3',
+          signalType: 'Metric',
+          monitorCondition: 'Fired',
+          monitoringService: 'Platform',
+          alertTargetIDs: [
+            '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1',
+          ],
+          firedDateTime: '2026-11-21T02:00:00Z',
+        },
+        alertContext: {},
+      },
+    };
+    const result = parseAlert(body);
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(result.issues.map((i) => `${i.path} ${i.message}`).join()).toMatch(/alertId.*1024/);
+  });
+});

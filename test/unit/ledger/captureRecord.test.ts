@@ -58,7 +58,7 @@ describe('holdsTarget', () => {
     ['pending', true],
     ['starting', true],
     ['running', true],
-    ['finished', true],
+    ['finished', false],
     ['failed', false],
     ['notified', false],
     ['ignored', false],

@@ -93,3 +93,17 @@ describe('EntraTokenVerifier', () => {
     expect(await reject(v, `Bearer ${token(valid)}`)).toMatch(/^503/);
   });
 });
+
+describe('EntraTokenVerifier key refetching', () => {
+  it('refetches keys for an unknown key id at most once a minute', async () => {
+    let now = NOW;
+    const v = new EntraTokenVerifier(TENANT, AUDIENCE, { jwksUrl, now: () => now });
+    await v.verify(`Bearer ${token(valid)}`);
+    const before = fetches;
+    for (let i = 0; i < 5; i++) await reject(v, `Bearer ${token(valid, privateKey, `rolled-${i}`)}`);
+    expect(fetches - before).toBe(0);
+    now += 61_000;
+    await reject(v, `Bearer ${token(valid, privateKey, 'rolled-later')}`);
+    expect(fetches - before).toBe(1);
+  });
+});
