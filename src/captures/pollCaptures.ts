@@ -357,7 +357,11 @@ export function toNotification(record: CaptureRecord, extras: { link?: string } 
     capture: {
       name: record.captureName,
       id: record.captureId,
-      target: record.target,
+      // The instance itself for a scale set: that is the machine the capture ran on.
+      target:
+        record.targetKind === 'vmssInstance' && record.instanceId !== undefined
+          ? `${record.target}/virtualMachines/${record.instanceId}`
+          : record.target,
       region: record.region,
       status: record.captureStatus,
       stopReason: record.stopReason,

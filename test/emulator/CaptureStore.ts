@@ -17,9 +17,19 @@ export class CaptureStore {
       : undefined;
   }
 
-  /** The blob URL for `blobPath`; `storageId` names the account when no connection string was given. */
+  /**
+   * The blob URL for `blobPath`, as Network Watcher reports it in `storagePath`: the plain blob URL, never a SAS
+   * query string (Network Watcher writes with its own access to the account). `storageId` names the account when no
+   * connection string was given.
+   */
   urlFor(blobPath: string, storageId?: string): string {
-    if (this.container) return `${this.container.url}/${blobPath}`;
+    if (this.container) {
+      // With a SAS connection string the SDK's URLs carry the token as their query: the blob client puts the path
+      // before it, and the query is dropped.
+      const url = new URL(this.container.getBlockBlobClient(blobPath).url);
+      url.search = '';
+      return url.toString();
+    }
     const account = storageId?.split('/').pop()?.toLowerCase() || 'emulatorstorage';
     return `https://${account}.blob.core.windows.net/${CAPTURE_CONTAINER}/${blobPath}`;
   }

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { ArmError, resourceNotFound } from './armError.js';
+import { ArmError, invalidRequestFormat, resourceNotFound } from './armError.js';
 import type { CaptureStore } from './CaptureStore.js';
 import type { EmulatedClock } from './EmulatedClock.js';
 import { DEFAULT_TIME_LIMIT_SECONDS, type CaptureRequest } from './parseCaptureBody.js';
@@ -22,6 +22,8 @@ export const CAPTURE_START_SECONDS = 2;
 export const OPERATION_SECONDS = 1;
 
 const NW_PUBLISHER = 'Microsoft.Azure.NetworkWatcher';
+/** The size every emulated machine reports. */
+const VM_SIZE = 'Standard_D2s_v3';
 const NW_AGENT_TYPES = ['NetworkWatcherAgentLinux', 'NetworkWatcherAgentWindows'];
 
 const VM_ID =
@@ -156,6 +158,16 @@ export class NetworkWatcherModel {
       throw new RegistrationError(`agentInstalled must be a boolean, found ${typeof input.agentInstalled}`);
     }
     const [, subscriptionId, resourceGroup, nameOrScaleSet, instanceId] = match as unknown as string[];
+    if (ssMatch) {
+      // A scale set lives in one region: its instances cannot disagree.
+      const scaleSetId = input.id.replace(/\/virtualMachines\/[^/]+$/i, '');
+      const sibling = this.instancesOf(scaleSetId).find((v) => !same(v.id, input.id));
+      if (sibling && sibling.location !== location) {
+        throw new RegistrationError(
+          `location must be the scale set's region "${sibling.location}" (instance ${sibling.instanceId!} is there), found "${location}"`,
+        );
+      }
+    }
     const hash = createHash('sha256').update(input.id.toLowerCase()).digest();
     const vm: VmRecord = {
       id: input.id,
@@ -236,6 +248,7 @@ export class NetworkWatcherModel {
       totalBytesPerSession: c.request.totalBytesPerSession,
       timeLimitInSeconds: c.request.timeLimitInSeconds,
       ...(c.request.scope === undefined ? {} : { scope: c.request.scope }),
+      ...(c.vm.instanceId === undefined ? {} : { instanceId: c.vm.instanceId }),
       createdAt: c.createdAt,
       ...(c.captureStartTimeMs === undefined ? {} : { captureStartTime: isoMs(c.captureStartTimeMs) }),
       errors: [...c.errors],
@@ -495,24 +508,96 @@ export class NetworkWatcherModel {
 
   /** A VM's wire body (Microsoft.Compute shape, the fields callers read). */
   getVm(subscriptionId: string, resourceGroup: string, name: string): unknown {
-    const vm = this.vm(subscriptionId, resourceGroup, name);
-    const nicId = `/subscriptions/${vm.subscriptionId}/resourceGroups/${vm.resourceGroup}/providers/Microsoft.Network/networkInterfaces/${vm.name}-nic`;
+    return this.vmBody(this.vm(subscriptionId, resourceGroup, name));
+  }
+
+  /**
+   * A scale set's wire body (`VirtualMachineScaleSet`, Uniform orchestration), made from its registered instances:
+   * region and OS type of the first one, `sku.capacity` the number of instances. 404 `ResourceNotFound` when no
+   * instance of it is registered.
+   */
+  getScaleSet(subscriptionId: string, resourceGroup: string, name: string): unknown {
+    const id = scaleSetIdOf(subscriptionId, resourceGroup, name);
+    const instances = this.instancesOf(id);
+    const first = instances[0];
+    if (!first) throw resourceNotFound('Microsoft.Compute/virtualMachineScaleSets', name, resourceGroup);
+    const scaleSetId = first.scaleSetId!;
+    const scaleSetName = scaleSetId.split('/').pop()!;
+    const hash = createHash('sha256').update(scaleSetId.toLowerCase()).digest();
+    return {
+      id: scaleSetId,
+      name: scaleSetName,
+      type: 'Microsoft.Compute/virtualMachineScaleSets',
+      location: first.location,
+      tags: {},
+      sku: { name: VM_SIZE, tier: 'Standard', capacity: instances.length },
+      properties: {
+        singlePlacementGroup: true,
+        orchestrationMode: 'Uniform',
+        upgradePolicy: { mode: 'Manual' },
+        virtualMachineProfile: {
+          osProfile: {
+            computerNamePrefix: computerNamePrefix(scaleSetName),
+            adminUsername: 'azureuser',
+            ...osConfiguration(first.osType),
+          },
+          storageProfile: {
+            osDisk: { osType: first.osType, createOption: 'FromImage', caching: 'ReadWrite' },
+          },
+          networkProfile: {
+            networkInterfaceConfigurations: [{ name: `${scaleSetName}-nic`, properties: { primary: true } }],
+          },
+        },
+        provisioningState: 'Succeeded',
+        overprovision: false,
+        uniqueId: formatGuid(hash),
+      },
+    };
+  }
+
+  /** A scale-set instance's wire body (`VirtualMachineScaleSetVM`). 404 `ResourceNotFound` when not registered. */
+  getScaleSetVm(
+    subscriptionId: string,
+    resourceGroup: string,
+    scaleSetName: string,
+    instanceId: string,
+  ): unknown {
+    const id = `${scaleSetIdOf(subscriptionId, resourceGroup, scaleSetName)}/virtualMachines/${instanceId}`;
+    const vm = this.vms.get(id.toLowerCase());
+    if (!vm) {
+      throw resourceNotFound(
+        'Microsoft.Compute/virtualMachineScaleSets/virtualMachines',
+        `${scaleSetName}/${instanceId}`,
+        resourceGroup,
+      );
+    }
+    return this.vmBody(vm);
+  }
+
+  /** The Microsoft.Compute body of a VM or of a scale-set instance. */
+  private vmBody(vm: VmRecord): unknown {
     const extensions = [...vm.extensions.values()].map((e) => this.extensionBody(e));
+    const instance = vm.scaleSetId !== undefined && vm.instanceId !== undefined;
+    const nicId = instance
+      ? `${vm.id}/networkInterfaces/${vm.scaleSetId!.split('/').pop()!}-nic`
+      : `/subscriptions/${vm.subscriptionId}/resourceGroups/${vm.resourceGroup}/providers/Microsoft.Network/networkInterfaces/${vm.name}-nic`;
     return {
       id: vm.id,
       name: vm.name,
-      type: 'Microsoft.Compute/virtualMachines',
+      type: instance
+        ? 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines'
+        : 'Microsoft.Compute/virtualMachines',
       location: vm.location,
       tags: {},
+      ...(instance ? { instanceId: vm.instanceId, sku: { name: VM_SIZE, tier: 'Standard' } } : {}),
       properties: {
+        ...(instance ? { latestModelApplied: true, modelDefinitionApplied: 'VirtualMachineScaleSet' } : {}),
         vmId: vm.vmId,
-        hardwareProfile: { vmSize: 'Standard_D2s_v3' },
+        hardwareProfile: { vmSize: VM_SIZE },
         osProfile: {
-          computerName: vm.name,
+          computerName: instance ? instanceComputerName(vm.scaleSetId!, vm.instanceId!) : vm.name,
           adminUsername: 'azureuser',
-          ...(vm.osType === 'Linux'
-            ? { linuxConfiguration: { disablePasswordAuthentication: true, provisionVMAgent: true } }
-            : { windowsConfiguration: { provisionVMAgent: true, enableAutomaticUpdates: true } }),
+          ...osConfiguration(vm.osType),
         },
         storageProfile: {
           osDisk: {
@@ -707,26 +792,51 @@ export class NetworkWatcherModel {
 
   // ---- lookups --------------------------------------------------------------------------------------------------
 
+  /**
+   * The machine a capture runs on. For a scale set: the first instance of `scope.include` (each of which must be
+   * registered: 400 naming the entry otherwise), or without one the first registered instance not in
+   * `scope.exclude`. The emulator runs a capture on one machine, so further `include` entries are checked but not
+   * captured.
+   */
   private targetVm(request: CaptureRequest): VmRecord {
+    const [, , , , rg, , , , name] = request.target.split('/');
     if (request.targetType === 'AzureVMSS') {
-      const prefix = `${request.target}/virtualMachines/`.toLowerCase();
-      const instances = [...this.vms.values()].filter((v) => v.id.toLowerCase().startsWith(prefix));
-      const included = request.scope?.include?.map((x) => x.toLowerCase());
-      const chosen = instances.find(
-        (v) => !included?.length || included.includes(v.instanceId!.toLowerCase()),
-      );
-      if (!chosen) {
-        const [, , , , rg, , , , name] = request.target.split('/');
+      const instances = this.instancesOf(request.target);
+      if (instances.length === 0) {
         throw resourceNotFound('Microsoft.Compute/virtualMachineScaleSets', name ?? request.target, rg ?? '');
+      }
+      const known = instances.map((v) => v.instanceId!);
+      const find = (instanceId: string) => instances.find((v) => same(v.instanceId!, instanceId));
+      const include = request.scope?.include ?? [];
+      include.forEach((instanceId, i) => {
+        if (!find(instanceId)) {
+          throw invalidRequestFormat(
+            `properties.scope.include[${i}]`,
+            `names instance '${instanceId}', which scale set '${name ?? request.target}' does not have (its instances: ${known.join(', ')})`,
+          );
+        }
+      });
+      const exclude = request.scope?.exclude ?? [];
+      const chosen =
+        include.length > 0
+          ? find(include[0]!)
+          : instances.find((v) => !exclude.some((x) => same(x, v.instanceId!)));
+      if (!chosen) {
+        throw invalidRequestFormat(
+          'properties.scope.exclude',
+          `leaves no instance of scale set '${name ?? request.target}' to capture on`,
+        );
       }
       return chosen;
     }
     const vm = this.vms.get(request.target.toLowerCase());
-    if (!vm) {
-      const [, , , , rg, , , , name] = request.target.split('/');
-      throw resourceNotFound('Microsoft.Compute/virtualMachines', name ?? request.target, rg ?? '');
-    }
+    if (!vm) throw resourceNotFound('Microsoft.Compute/virtualMachines', name ?? request.target, rg ?? '');
     return vm;
+  }
+
+  /** The registered instances of a scale set, in registration order. */
+  private instancesOf(scaleSetId: string): VmRecord[] {
+    return [...this.vms.values()].filter((v) => v.scaleSetId !== undefined && same(v.scaleSetId, scaleSetId));
   }
 
   private watcher(subscriptionId: string, resourceGroup: string, name: string): WatcherRecord {
@@ -902,4 +1012,31 @@ function formatGuid(bytes: Buffer): string {
 
 function isoMs(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+function scaleSetIdOf(subscriptionId: string, resourceGroup: string, name: string): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`;
+}
+
+function osConfiguration(osType: 'Linux' | 'Windows'): Record<string, unknown> {
+  return osType === 'Linux'
+    ? { linuxConfiguration: { disablePasswordAuthentication: true, provisionVMAgent: true } }
+    : { windowsConfiguration: { provisionVMAgent: true, enableAutomaticUpdates: true } };
+}
+
+/** A Uniform scale set's computer name prefix: its name, at most 9 characters (what the portal proposes). */
+function computerNamePrefix(scaleSetName: string): string {
+  return (
+    scaleSetName
+      .replace(/[^a-z0-9-]/gi, '')
+      .slice(0, 9)
+      .toLowerCase() || 'vmss'
+  );
+}
+
+/** A Uniform instance's computer name: the prefix and the instance id in base 36 on six digits ("web-vmss000003"). */
+function instanceComputerName(scaleSetId: string, instanceId: string): string {
+  const n = Number(instanceId);
+  const suffix = Number.isInteger(n) && n >= 0 ? n.toString(36).padStart(6, '0') : instanceId;
+  return `${computerNamePrefix(scaleSetId.split('/').pop()!)}${suffix}`;
 }

@@ -61,6 +61,7 @@ const RG = '/resourceGroups/([^/]+)';
 const NW = `${SUB}${RG}/providers/Microsoft\\.Network/networkWatchers/([^/]+)`;
 const PC = `${NW}/packetCaptures/([^/]+)`;
 const VM = `${SUB}${RG}/providers/Microsoft\\.Compute/virtualMachines/([^/]+)`;
+const VMSS = `${SUB}${RG}/providers/Microsoft\\.Compute/virtualMachineScaleSets/([^/]+)`;
 
 /**
  * Starts the Network Watcher emulator: an HTTPS server on 127.0.0.1 answering the ARM operations alert-capture
@@ -229,6 +230,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       pattern: new RegExp(`^${VM}$`, 'i'),
       provider: 'compute',
       handle: ({ params: [s, g, v] }) => ({ status: 200, body: model.getVm(s!, g!, v!) }),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${VMSS}$`, 'i'),
+      provider: 'compute',
+      handle: ({ params: [s, g, ss] }) => ({ status: 200, body: model.getScaleSet(s!, g!, ss!) }),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${VMSS}/virtualMachines/([^/]+)$`, 'i'),
+      provider: 'compute',
+      handle: ({ params: [s, g, ss, i] }) => ({ status: 200, body: model.getScaleSetVm(s!, g!, ss!, i!) }),
     },
     {
       method: 'GET',

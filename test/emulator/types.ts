@@ -42,6 +42,8 @@ export interface EmulatorCapture {
   totalBytesPerSession: number;
   timeLimitInSeconds: number;
   scope?: unknown;
+  /** For a scale-set capture (`AzureVMSS`): the instance it runs on. */
+  instanceId?: string;
   /** Emulated ms since the epoch. */
   createdAt: number;
   captureStartTime?: string;
