@@ -98,6 +98,8 @@ export class NetworkWatcherGateway {
   private readonly regionCache = new Map<string, CacheEntry<string>>();
   private readonly watcherCache = new Map<string, CacheEntry<WatcherRef[]>>();
   private readonly agentCache = new Map<string, number>();
+  /** Subscriptions whose watcher list ARM refused (403): watchers are then found by their default name. */
+  private readonly listForbidden = new Set<string>();
   private readonly ttlInMs: number;
   private readonly now: () => number;
 
@@ -190,30 +192,69 @@ export class NetworkWatcherGateway {
     }
   }
 
-  /** Every Network Watcher of a subscription (ListAll, cached). */
+  /**
+   * Every Network Watcher of a subscription (ListAll, cached). An identity whose roles are assigned on resource
+   * groups only may not list at subscription scope (403): then the list is empty and {@link findWatcher} falls
+   * back to Azure's default watcher.
+   */
   listWatchers(subscriptionId: string, options: GatewayCallOptions = {}): Promise<WatcherRef[]> {
     return this.cached(this.watcherCache, subscriptionId.toLowerCase(), async () => {
       const watchers: WatcherRef[] = [];
-      for await (const w of this.network(subscriptionId).networkWatchers.listAll({
-        abortSignal: options.abortSignal,
-      })) {
-        const id = w.id ? parseResourceId(w.id) : undefined;
-        if (!id?.resourceGroup || !w.location || !w.name || !w.id) continue;
-        watchers.push({
-          id: w.id,
-          subscriptionId: id.subscriptionId,
-          resourceGroup: id.resourceGroup,
-          name: w.name,
-          location: normalizeLocation(w.location),
-        });
+      try {
+        for await (const w of this.network(subscriptionId).networkWatchers.listAll({
+          abortSignal: options.abortSignal,
+        })) {
+          const ref = toWatcherRef(w);
+          if (ref) watchers.push(ref);
+        }
+      } catch (e) {
+        if (armStatus(e) !== 403) throw e;
+        this.listForbidden.add(subscriptionId.toLowerCase());
       }
       return watchers;
     });
   }
 
+  /**
+   * The watcher of a region: from the (cached) list, from a fresh list when the cached one may predate the
+   * region's watcher, and last from Azure's default name (`NetworkWatcherRG/NetworkWatcher_<region>`), which a
+   * role on that resource group can read even when listing the subscription is not allowed.
+   */
+  async findWatcher(
+    subscriptionId: string,
+    region: string,
+    options: GatewayCallOptions = {},
+  ): Promise<WatcherRef | undefined> {
+    const inRegion = (list: WatcherRef[]) => list.find((w) => w.location === region);
+    let watcher = inRegion(await this.listWatchers(subscriptionId, options));
+    const sub = subscriptionId.toLowerCase();
+    if (!watcher && !this.listForbidden.has(sub)) {
+      // The list may be cached from before the region's watcher was created (Azure makes one with the region's
+      // first virtual network): ask again once.
+      this.forgetWatchers(subscriptionId);
+      watcher = inRegion(await this.listWatchers(subscriptionId, options));
+    }
+    if (!watcher && this.listForbidden.has(sub)) {
+      try {
+        const w = await this.network(subscriptionId).networkWatchers.get(
+          'NetworkWatcherRG',
+          `NetworkWatcher_${region}`,
+          {
+            abortSignal: options.abortSignal,
+          },
+        );
+        watcher = toWatcherRef(w);
+      } catch (e) {
+        if (armStatus(e) !== 404 && armStatus(e) !== 403) throw e;
+      }
+    }
+    return watcher;
+  }
+
   /** Forgets a subscription's watcher list (after a watcher turned out to be gone). */
-  forgetWatchers(subscriptionId: string): void {
+  private forgetWatchers(subscriptionId: string): void {
     this.watcherCache.delete(subscriptionId.toLowerCase());
+    this.listForbidden.delete(subscriptionId.toLowerCase());
   }
 
   /** Lists the capture resources of a watcher. */
@@ -402,6 +443,18 @@ export class NetworkWatcherGateway {
       { abortSignal: options.abortSignal },
     );
   }
+}
+
+function toWatcherRef(w: { id?: string; name?: string; location?: string }): WatcherRef | undefined {
+  const id = w.id ? parseResourceId(w.id) : undefined;
+  if (!id?.resourceGroup || !w.location || !w.name || !w.id) return undefined;
+  return {
+    id: w.id,
+    subscriptionId: id.subscriptionId,
+    resourceGroup: id.resourceGroup,
+    name: w.name,
+    location: normalizeLocation(w.location),
+  };
 }
 
 function requireId(resourceId: string) {

@@ -126,13 +126,10 @@ export async function startCapture(
       gateway.listWatchers(record.subscriptionId, call),
       target.kind === 'vm' ? gateway.getAgentState(target.vmId, call) : Promise.resolve('installed' as const),
     ]);
-    let watcher = watchers.find((w) => w.location === region);
-    if (!watcher) {
-      // The list may be cached from before the region's watcher was created (Azure makes one with the region's
-      // first virtual network): ask again once before failing.
-      gateway.forgetWatchers(record.subscriptionId);
-      watcher = (await gateway.listWatchers(record.subscriptionId, call)).find((w) => w.location === region);
-    }
+    // Usually found in the list fetched above, without another round trip.
+    const watcher =
+      watchers.find((w) => w.location === region) ??
+      (await gateway.findWatcher(record.subscriptionId, region, call));
     if (!watcher) return await fail(`no Network Watcher in ${region}`);
 
     if (agent !== 'installed') {

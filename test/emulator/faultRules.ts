@@ -4,6 +4,7 @@ const FAULT_KINDS: readonly FaultKind[] = [
   'throttle',
   'error500',
   'error503',
+  'forbidden',
   'reset',
   'slow',
   'operationFailed',

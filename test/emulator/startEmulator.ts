@@ -340,6 +340,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           'ServiceUnavailable',
           'The service is temporarily unavailable (injected fault).',
         );
+      case 'forbidden':
+        // What ARM answers when the caller's roles do not cover the request's scope.
+        throw new ArmError(
+          403,
+          'AuthorizationFailed',
+          `The client does not have authorization to perform action over scope '${path}' (injected fault).`,
+        );
       case 'operationFailed':
         failOperation = true;
         break;

@@ -69,7 +69,8 @@ export interface RequestLogEntry {
 }
 
 /** What a fault rule does to a matching request. */
-export type FaultKind = 'throttle' | 'error500' | 'error503' | 'reset' | 'slow' | 'operationFailed';
+export type FaultKind =
+  'throttle' | 'error500' | 'error503' | 'forbidden' | 'reset' | 'slow' | 'operationFailed';
 
 /** A fault to inject into matching ARM requests. */
 export interface FaultRule {

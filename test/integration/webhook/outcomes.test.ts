@@ -289,3 +289,30 @@ describe('customProperties overrides', () => {
     expect(capturesOn(h, vm)[0]?.timeLimitInSeconds).toBe(30);
   });
 });
+
+describe('an identity with roles on resource groups only', () => {
+  it('finds the default watcher by name when listing the subscription is refused (403)', async () => {
+    const vm = vmId('rg-scoped-01');
+    h.emulator.registerVm({ id: vm, location: 'northeurope' });
+    h.emulator.addFault({
+      method: 'GET',
+      pathPattern: '/providers/Microsoft\\.Network/networkWatchers$',
+      kind: 'forbidden',
+    });
+    const res = await h.post(firedMetricAlert(vm, { alertId: newAlertId() }));
+    h.emulator.clearFaults();
+    expect(res.status).toBe(202);
+    expect(res.body.outcome).toBe('started');
+    expect(capturesOn(h, vm)).toHaveLength(1);
+    const gets = h.emulator
+      .requests()
+      .filter(
+        (r) =>
+          r.method === 'GET' &&
+          /NetworkWatcherRG\/providers\/Microsoft\.Network\/networkWatchers\/NetworkWatcher_northeurope$/i.test(
+            r.path,
+          ),
+      );
+    expect(gets.map((r) => r.status)).toEqual([200]);
+  });
+});
