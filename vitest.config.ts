@@ -11,7 +11,7 @@ export default defineConfig({
       provider: 'v8',
       include: ['src/**/*.ts', 'functions/**/*.ts'],
       reporter: ['text-summary', 'json-summary'],
-      thresholds: { lines: 80, functions: 80, branches: 70, statements: 80 },
+      thresholds: { lines: 90, functions: 90, branches: 80, statements: 90 },
     },
   },
 });
