@@ -284,9 +284,26 @@ export class NetworkWatcherGateway {
     parameters: PacketCapture,
     options: GatewayCallOptions = {},
   ): Promise<{ id?: string; provisioningState?: string }> {
-    const body = await this.sendCaptureRequest(watcher, name, 'PUT', [200, 201], options, {
-      properties: parameters,
-    });
+    const path =
+      `/subscriptions/${encodeURIComponent(watcher.subscriptionId)}/resourceGroups/${encodeURIComponent(watcher.resourceGroup)}` +
+      `/providers/Microsoft.Network/networkWatchers/${encodeURIComponent(watcher.name)}/packetCaptures/${encodeURIComponent(name)}`;
+    const response = await this.network(watcher.subscriptionId).sendRequest(
+      createPipelineRequest({
+        url: `${this.armEndpoint}${path}?api-version=${NETWORK_API_VERSION}`,
+        method: 'PUT',
+        headers: createHttpHeaders({ 'content-type': 'application/json', accept: 'application/json' }),
+        body: JSON.stringify({ properties: parameters }),
+        abortSignal: options.abortSignal,
+      }),
+    );
+    const body = parseJson(response.bodyAsText);
+    if (response.status !== 200 && response.status !== 201) {
+      const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new RestError(error?.message ?? `packet capture PUT answered ${response.status}`, {
+        code: error?.code,
+        statusCode: response.status,
+      });
+    }
     const created = body as { id?: string; properties?: { provisioningState?: string } } | undefined;
     return { id: created?.id, provisioningState: created?.properties?.provisioningState };
   }
@@ -328,62 +345,23 @@ export class NetworkWatcherGateway {
   }
 
   /** Deletes a capture resource and waits for the deletion (the file in storage stays). Missing is fine. */
-  async deleteCapture(watcher: WatcherRef, name: string, options: GatewayCallOptions = {}): Promise<void> {
-    try {
-      await this.network(watcher.subscriptionId).packetCaptures.beginDeleteAndWait(
-        watcher.resourceGroup,
-        watcher.name,
-        name,
-        {
-          abortSignal: options.abortSignal,
-          updateIntervalInMs: 250,
-        },
-      );
-    } catch (e) {
-      if (armStatus(e) !== 404) throw e;
-    }
-  }
-
-  /**
-   * Sends one request on a capture through the client's pipeline (token, retries) without the SDK's
-   * long-running-operation poller, for the calls that need ARM's acceptance and not the operation's end.
-   * Throws a `RestError` with ARM's code and message for any other status.
-   */
-  private async sendCaptureRequest(
-    watcher: WatcherRef,
-    name: string,
-    method: 'PUT',
-    okStatuses: readonly number[],
-    options: GatewayCallOptions,
-    body?: unknown,
-  ): Promise<unknown> {
-    const path =
-      `/subscriptions/${encodeURIComponent(watcher.subscriptionId)}/resourceGroups/${encodeURIComponent(watcher.resourceGroup)}` +
-      `/providers/Microsoft.Network/networkWatchers/${encodeURIComponent(watcher.name)}/packetCaptures/${encodeURIComponent(name)}`;
-    const response = await this.network(watcher.subscriptionId).sendRequest(
-      createPipelineRequest({
-        url: `${this.armEndpoint}${path}?api-version=${NETWORK_API_VERSION}`,
-        method,
-        headers: createHttpHeaders({ 'content-type': 'application/json', accept: 'application/json' }),
-        body: body === undefined ? undefined : JSON.stringify(body),
-        abortSignal: options.abortSignal,
-      }),
-    );
-    const parsed = parseJson(response.bodyAsText);
-    if (!okStatuses.includes(response.status)) {
-      const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new RestError(error?.message ?? `packet capture ${method} answered ${response.status}`, {
-        code: error?.code,
-        statusCode: response.status,
-      });
-    }
-    return parsed;
+  deleteCapture(watcher: WatcherRef, name: string, options: GatewayCallOptions = {}): Promise<void> {
+    return this.untilDone(watcher, name, 'beginDeleteAndWait', options);
   }
 
   /** Stops a running capture and waits for the stop (its file is then written). Missing is fine. */
-  async stopCapture(watcher: WatcherRef, name: string, options: GatewayCallOptions = {}): Promise<void> {
+  stopCapture(watcher: WatcherRef, name: string, options: GatewayCallOptions = {}): Promise<void> {
+    return this.untilDone(watcher, name, 'beginStopAndWait', options);
+  }
+
+  private async untilDone(
+    watcher: WatcherRef,
+    name: string,
+    operation: 'beginDeleteAndWait' | 'beginStopAndWait',
+    options: GatewayCallOptions,
+  ): Promise<void> {
     try {
-      await this.network(watcher.subscriptionId).packetCaptures.beginStopAndWait(
+      await this.network(watcher.subscriptionId).packetCaptures[operation](
         watcher.resourceGroup,
         watcher.name,
         name,

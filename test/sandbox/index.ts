@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SETTING_NAMES } from '../../src/config.js';
 import { redact } from '../../src/logger.js';
 import { createCertificate, startEmulator, writeCertificateFile, type Emulator } from '../emulator/index.js';
-import { startAzurite, type AzuriteInstance } from '../support/azurite.js';
+import { startAzurite, stopChild, type AzuriteInstance } from '../support/azurite.js';
 import { startNotificationReceiver, type NotificationReceiver } from './notificationReceiver.js';
 
 /** The repository root (this file is test/sandbox/index.ts). */
@@ -303,17 +303,5 @@ function waitForReady(child: ChildProcess, log: (line: string) => void): Promise
         );
       }
     });
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(killer);
-      resolve();
-    });
-    child.kill('SIGTERM');
   });
 }
