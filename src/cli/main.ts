@@ -5,6 +5,12 @@
  */
 import { runCli } from './runCli.js';
 
+// `alert-capture summarize f --json | head`: the reader went away; that is not an error worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
