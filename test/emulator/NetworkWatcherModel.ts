@@ -17,6 +17,7 @@ export const STOP_REASONS = {
 } as const;
 
 /** Emulated seconds between a capture PUT and the agent starting it (the create operation's duration). */
+/** Default emulated seconds a capture stays NotStarted (`captureStartSeconds`). */
 export const CAPTURE_START_SECONDS = 2;
 /** Emulated seconds a stop or delete operation stays in progress. */
 export const OPERATION_SECONDS = 1;
@@ -110,6 +111,8 @@ interface OperationRecord {
 export interface ModelSettings {
   sessionLimit: number;
   agentInstallSeconds: number;
+  /** Emulated seconds a capture stays NotStarted before it runs. */
+  captureStartSeconds: number;
 }
 
 /** What a create, stop or delete answers besides the body: the operation to point at. */
@@ -338,7 +341,7 @@ export class NetworkWatcherModel {
     }
 
     const now = this.clock.now();
-    const startAt = now + CAPTURE_START_SECONDS * 1000;
+    const startAt = now + this.settings.captureStartSeconds * 1000;
     const blobPath = `${request.target.toLowerCase().replace(/^\//, '')}${vm.instanceId === undefined ? '' : `/virtualmachines/${vm.instanceId}`}/${blobFileName(startAt)}`;
     const blobUrl = this.store.urlFor(blobPath, request.storageLocation.storageId);
     const capture: CaptureRecord = {

@@ -14,7 +14,7 @@ import { CaptureStore } from './CaptureStore.js';
 import { createCertificate, writeCertificateFile } from './createCertificate.js';
 import { EmulatedClock } from './EmulatedClock.js';
 import { describe, FaultRuleError, parseFaultRule, takeFault, type ActiveFault } from './faultRules.js';
-import { NetworkWatcherModel, RegistrationError } from './NetworkWatcherModel.js';
+import { CAPTURE_START_SECONDS, NetworkWatcherModel, RegistrationError } from './NetworkWatcherModel.js';
 import { parseCaptureBody } from './parseCaptureBody.js';
 import { TokenIssuer } from './TokenIssuer.js';
 import type {
@@ -78,6 +78,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     latencyInMs: nonNegative(options.latencyInMs ?? 0, 'latencyInMs'),
     sessionLimit: nonNegative(options.sessionLimit ?? 10_000, 'sessionLimit'),
     agentInstallSeconds: nonNegative(options.agentInstallSeconds ?? 30, 'agentInstallSeconds'),
+    captureStartSeconds: nonNegative(
+      options.captureStartSeconds ?? CAPTURE_START_SECONDS,
+      'captureStartSeconds',
+    ),
   };
   const clock = new EmulatedClock(positive(options.timeScale ?? 1, 'timeScale'));
   const model = new NetworkWatcherModel(clock, new CaptureStore(options.blobConnectionString), settings);

@@ -14,6 +14,8 @@ export interface EmulatorOptions {
   sessionLimit?: number;
   /** Emulated seconds an agent-extension PUT takes to reach Succeeded (default 30). */
   agentInstallSeconds?: number;
+  /** Emulated seconds a new capture stays NotStarted before it runs (default 2). */
+  captureStartSeconds?: number;
   /** Items per page for list operations before a nextLink (default 50). */
   pageSize?: number;
   /** Client id reported by the identity endpoint (default a fixed GUID). */
