@@ -413,13 +413,18 @@ export class NetworkWatcherModel {
           this.capturesById.delete(capture.id.toLowerCase());
       }),
     );
+    return this.succeedsAt(now, doneAt, 204);
+  }
+
+  /** Registers an operation that succeeds at `doneAt` and whose Location then answers `finalStatus`. */
+  private succeedsAt(now: number, doneAt: number, finalStatus: 200 | 204): Accepted<undefined> {
     const operationId = randomUUID();
     this.operations.set(operationId, {
       id: operationId,
       startedAt: now,
       doneAt,
       result: () => ({ status: 'Succeeded' }),
-      final: () => ({ status: 204 }),
+      final: () => ({ status: finalStatus }),
     });
     return { body: undefined, operationId, remainingMs: doneAt - now };
   }
@@ -442,15 +447,7 @@ export class NetworkWatcherModel {
       capture.stopReason = STOP_REASONS.manual;
     }
     const doneAt = now + OPERATION_SECONDS * 1000;
-    const operationId = randomUUID();
-    this.operations.set(operationId, {
-      id: operationId,
-      startedAt: now,
-      doneAt,
-      result: () => ({ status: 'Succeeded' }),
-      final: () => ({ status: 200 }),
-    });
-    return { body: undefined, operationId, remainingMs: doneAt - now };
+    return this.succeedsAt(now, doneAt, 200);
   }
 
   /** Starts a status query: the answer is ready at once, behind a Location URL. */

@@ -14,6 +14,7 @@ import {
   udpDatagram,
   writePcap,
   type TestPacket,
+  tcpPacket,
 } from '../../unit/pcap/captureWriter.js';
 import { conversationKey, hasTshark, tsharkView } from '../../unit/pcap/tsharkOracle.js';
 
@@ -22,23 +23,7 @@ if (!available) console.warn('skipping synthetic pcap-vs-tshark tests: tshark is
 
 const T0 = 1_700_000_000;
 
-function tcp(
-  src: string,
-  sport: number,
-  dst: string,
-  dport: number,
-  seq: number,
-  ack: number,
-  flags: number,
-  payload = 0,
-): Buffer {
-  return ipv4Packet({
-    src,
-    dst,
-    protocol: 6,
-    payload: tcpSegment(sport, dport, seq, ack, flags, Buffer.alloc(payload, 0x61)),
-  });
-}
+const tcp = tcpPacket;
 
 /** A UDP datagram of `size` payload bytes split in IPv4 fragments of `fragment` bytes. */
 function fragmentedUdp(id: number, size: number, fragment: number): Buffer[] {

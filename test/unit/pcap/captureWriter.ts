@@ -171,6 +171,25 @@ export function tcpSegment(
 }
 
 /** UDP header plus payload, checksum zero (none). */
+/** An IPv4 TCP packet with `payload` bytes of 'a', for the summary tests. */
+export function tcpPacket(
+  src: string,
+  sport: number,
+  dst: string,
+  dport: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  payload = 0,
+): Buffer {
+  return ipv4Packet({
+    src,
+    dst,
+    protocol: 6,
+    payload: tcpSegment(sport, dport, seq, ack, flags, Buffer.alloc(payload, 0x61)),
+  });
+}
+
 export function udpDatagram(sport: number, dport: number, payload: Buffer): Buffer {
   const h = Buffer.alloc(8);
   h.writeUInt16BE(sport, 0);

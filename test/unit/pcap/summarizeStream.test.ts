@@ -8,32 +8,16 @@ import {
   SYN,
   ipv4Packet,
   ipv6Packet,
-  tcpSegment,
   udpDatagram,
   writePcap,
   writePcapng,
   type TestPacket,
+  tcpPacket,
 } from './captureWriter.js';
 
 const T0 = 1_700_000_000; // 2023-11-14T22:13:20Z
 
-function tcp(
-  src: string,
-  sport: number,
-  dst: string,
-  dport: number,
-  seq: number,
-  ack: number,
-  flags: number,
-  payload = 0,
-): Buffer {
-  return ipv4Packet({
-    src,
-    dst,
-    protocol: 6,
-    payload: tcpSegment(sport, dport, seq, ack, flags, Buffer.alloc(payload, 0x61)),
-  });
-}
+const tcp = tcpPacket;
 
 function udp(src: string, sport: number, dst: string, dport: number, payload: number): Buffer {
   return ipv4Packet({ src, dst, protocol: 17, payload: udpDatagram(sport, dport, Buffer.alloc(payload)) });
