@@ -9,7 +9,7 @@ import { FAST_POLL, networkClient, shapeDifferences, startTestEmulator } from '.
 
 const EXAMPLES = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  '../../../../shared/reference/network-watcher/examples',
+  '../../fixtures/network-watcher/examples',
 );
 
 interface Example {

@@ -109,10 +109,10 @@ export async function unreachableLedgerConnectionString(): Promise<string> {
   );
 }
 
-const SHARED_FIXTURES = new URL('../../../../shared/fixtures/alerts/', import.meta.url);
+const SHARED_FIXTURES = new URL('../../fixtures/published-alerts/', import.meta.url);
 const PROJECT_FIXTURES = new URL('../../fixtures/alerts/', import.meta.url);
 
-/** A published alert sample from `../shared/fixtures/alerts/`, parsed. */
+/** A published alert sample from `test/fixtures/published-alerts/`, parsed. */
 export function sharedFixture(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(fileURLToPath(new URL(name, SHARED_FIXTURES)), 'utf8')) as Record<
     string,

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (…/main). */
 export const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
-/** Microsoft's published samples, shared by every engineer and never edited. */
-export const sharedAlertsDir = path.join(repoRoot, '..', 'shared', 'fixtures', 'alerts');
+/** Microsoft's published samples, copied unchanged into `test/fixtures/published-alerts/`. */
+export const sharedAlertsDir = path.join(repoRoot, 'test', 'fixtures', 'published-alerts');
 
 /** Our VM-targeted variants. */
 export const ownAlertsDir = path.join(repoRoot, 'test', 'fixtures', 'alerts');
