@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type {} from 'vitest';
 import { startAzurite } from './support/azurite.js';
@@ -22,7 +24,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('azuriteTableUrl', azurite.tableUrl);
   // Node reads NODE_EXTRA_CA_CERTS only at process start; the fork workers inherit it from here.
   const emulatorTls = await createCertificate();
-  process.env.NODE_EXTRA_CA_CERTS = writeCertificateFile(emulatorTls.cert);
+  const caFile = writeCertificateFile(emulatorTls.cert);
+  process.env.NODE_EXTRA_CA_CERTS = caFile;
   project.provide('emulatorTls', emulatorTls);
-  return () => azurite.stop();
+  return async () => {
+    await azurite.stop();
+    rmSync(path.dirname(caFile), { recursive: true, force: true });
+  };
 }

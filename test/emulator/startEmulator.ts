@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   COMPUTE_API_VERSIONS,
@@ -665,6 +667,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     reset,
     stop: async () => {
       clock.dispose();
+      // The certificate's own nw-emulator-* temporary folder: nothing else uses it once the server stops.
+      rmSync(path.dirname(caFile), { recursive: true, force: true });
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,15 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SETTING_NAMES } from '../../src/config.js';
+import { loadConfig, SETTING_NAMES } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
 import { redact } from '../../src/logger.js';
 import { createCertificate, startEmulator, writeCertificateFile, type Emulator } from '../emulator/index.js';
 import { startAzurite, stopChild, type AzuriteInstance } from '../support/azurite.js';
 import { startNotificationReceiver, type NotificationReceiver } from './notificationReceiver.js';
+import { formatClockAnchor, SANDBOX_CLOCK_SETTING } from './sandboxClock.js';
 
 /** The repository root (this file is test/sandbox/index.ts). */
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,20 +48,36 @@ export interface Sandbox extends SandboxInfo {
   functionsUrl: string;
   /** The app settings the app was started with (includes the identity header and connection strings). */
   appSettings: Record<string, string>;
-  /** Where sandbox.json was written, if it was. */
+  /** Where sandbox.json was written, if it was (removed again by {@link Sandbox.stop}). */
   sandboxFile?: string;
-  /** Stops the app, the emulator, the receiver and Azurite. */
+  /** The emulator's clock speed, which the app follows too (emulated seconds per real second). */
+  timeScale: number;
+  /** The app settings taken from the environment instead of the sandbox's defaults, secrets masked. */
+  overrides: Record<string, string>;
+  /** Stops the app, the emulator, the receiver and Azurite, and removes the files the sandbox wrote. */
   stop(): Promise<void>;
+}
+
+/** The sandbox refused to start: its settings (app settings from the environment, or its own) are bad. */
+export class SandboxSettingsError extends Error {
+  override readonly name = 'SandboxSettingsError';
+  constructor(readonly problems: readonly string[]) {
+    super(`the sandbox did not start: bad settings\n- ${problems.join('\n- ')}`);
+  }
 }
 
 /** Options for {@link startSandbox}. */
 export interface StartSandboxOptions {
   /**
    * Where app-setting overrides are read from: any app setting named in `SETTING_NAMES` (or `AzureWebJobsStorage`)
-   * present here replaces the sandbox default. Default `process.env`.
+   * present here replaces the sandbox default; so does `SANDBOX_TIME_SCALE` the clock speed. Default
+   * `process.env`.
    */
   env?: Record<string, string | undefined>;
-  /** Emulated seconds per real second for the emulator's captures. Default 60 (a 300 s capture ends in 5 s). */
+  /**
+   * Emulated seconds per real second for the emulator's captures; the app follows the same clock. Default
+   * `SANDBOX_TIME_SCALE` from `env`, else 60 (a 300 s capture ends in 5 s).
+   */
   timeScale?: number;
   /** Write `sandbox.json` and `emulator-ca.pem`. Default true. */
   writeFile?: boolean;
@@ -73,19 +91,99 @@ export interface StartSandboxOptions {
   log?: (line: string) => void;
 }
 
+/** Stand-ins for the values only known once the services listen: bad overrides are found before anything starts. */
+const PLACEHOLDER_DEFAULTS = {
+  ARM_ENDPOINT: 'https://127.0.0.1:1',
+  LEDGER_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+  CAPTURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+  NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:1',
+};
+
+/** The sandbox's own defaults for the settings that do not depend on a port. */
+const FIXED_DEFAULTS = {
+  CAPTURE_STORAGE_ACCOUNT_ID: SANDBOX_CAPTURE_STORAGE_ACCOUNT_ID,
+  ALLOWED_SCOPES: `/subscriptions/${SANDBOX_SUBSCRIPTION_ID}`,
+  CAPTURE_POLL_SCHEDULE: '*/2 * * * * *',
+};
+
+/**
+ * Every problem with the sandbox's settings at once: the app settings it would start the app with (the
+ * environment's overrides on its defaults, checked by the app's own schema) and `SANDBOX_TIME_SCALE`.
+ */
+export function sandboxSettingProblems(
+  env: Record<string, string | undefined>,
+  defaults: Record<string, string> = { ...PLACEHOLDER_DEFAULTS, ...FIXED_DEFAULTS },
+): string[] {
+  const problems: string[] = [];
+  const scale = env.SANDBOX_TIME_SCALE;
+  if (scale !== undefined && scale !== '' && !(Number(scale) > 0 && Number.isFinite(Number(scale))))
+    problems.push(`SANDBOX_TIME_SCALE: expected a positive number, found "${scale}"`);
+  try {
+    loadConfig(sandboxAppSettings(defaults, env));
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  return problems;
+}
+
+/**
+ * The app settings `env` overrides (those {@link sandboxAppSettings} takes from it), with secrets masked: keys,
+ * connection strings and identity headers entirely, notification URLs after their host (their path is the
+ * secret of Teams and Slack webhooks), and secret query parameters anywhere.
+ */
+export function overriddenSettings(env: Record<string, string | undefined>): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (const [name, value] of Object.entries(sandboxAppSettings({}, env))) {
+    overrides[name] = maskSetting(name, value);
+  }
+  return overrides;
+}
+
+function maskSetting(name: string, value: string): string {
+  if (/CONNECTION_STRING|AzureWebJobsStorage|KEY|SECRET|HEADER|PASSWORD|TOKEN/i.test(name)) return '***';
+  if (/_URL$/.test(name)) {
+    try {
+      const url = new URL(value);
+      return url.pathname === '/' && !url.search ? url.origin : `${url.origin}/***`;
+    } catch {
+      return '***';
+    }
+  }
+  return redact(value);
+}
+
 /**
  * Starts Azurite, the Network Watcher emulator, a notification receiver and the app (through the local runner,
  * in a child process so `NODE_EXTRA_CA_CERTS` is in force from its start), all on 127.0.0.1 with free ports.
- * If anything fails to start, what did start is stopped again.
+ * Refuses to start (a {@link SandboxSettingsError} listing every problem) when its settings are bad, before
+ * starting anything. If anything fails to start, what did start is stopped again.
  */
 export async function startSandbox(options: StartSandboxOptions = {}): Promise<Sandbox> {
   const log = options.log ?? (() => {});
+  const env = options.env ?? process.env;
+  const problems = sandboxSettingProblems(env);
+  if (problems.length > 0) throw new SandboxSettingsError(problems);
+  const timeScale =
+    options.timeScale ?? (env.SANDBOX_TIME_SCALE ? Number(env.SANDBOX_TIME_SCALE) : undefined) ?? 60;
+  const overrides = overriddenSettings(env);
+  for (const [name, value] of Object.entries(overrides)) log(`override ${name}=${value}`);
   const t0 = performance.now();
   const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
   const started: Array<() => Promise<void>> = [];
+  // Files and folders the sandbox made, removed on stop (after the services that use them).
+  const written: string[] = [];
+  let createdDirectory: string | undefined;
   const stopAll = async (): Promise<void> => {
     const stops = started.splice(0).reverse();
     for (const stop of stops) await stop().catch(() => {});
+    for (const file of written.splice(0).reverse()) {
+      await rm(file, { force: true, recursive: true }).catch(() => {});
+    }
+    // Only if empty: someone may have put their own files there meanwhile.
+    if (createdDirectory) await rmdir(createdDirectory).catch(() => {});
+    createdDirectory = undefined;
   };
   try {
     // The emulator's certificate comes first: the app must start with NODE_EXTRA_CA_CERTS naming it, and
@@ -94,11 +192,16 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
     const outputDirectory = options.outputDirectory ?? path.join(REPO_ROOT, '.sandbox');
     let caFile: string;
     if (options.writeFile ?? true) {
-      await mkdir(outputDirectory, { recursive: true });
+      if (!existsSync(outputDirectory)) {
+        await mkdir(outputDirectory, { recursive: true });
+        createdDirectory = outputDirectory;
+      }
       caFile = path.join(outputDirectory, 'emulator-ca.pem');
+      written.push(caFile);
       await writeFile(caFile, tls.cert);
     } else {
       caFile = writeCertificateFile(tls.cert);
+      written.push(path.dirname(caFile));
     }
     const functionKey = randomBytes(32).toString('base64url');
     const app = spawnApp({
@@ -123,7 +226,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
     const emulator = await startEmulator({
       tls,
       blobConnectionString: azurite.connectionString,
-      timeScale: options.timeScale ?? 60,
+      timeScale,
     });
     started.push(() => emulator.stop());
     log(`emulator: ${emulator.url} (at ${elapsed()})`);
@@ -136,14 +239,18 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
         LEDGER_STORAGE_CONNECTION_STRING: azurite.connectionString,
         CAPTURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
         AzureWebJobsStorage: azurite.connectionString,
-        CAPTURE_STORAGE_ACCOUNT_ID: SANDBOX_CAPTURE_STORAGE_ACCOUNT_ID,
-        ALLOWED_SCOPES: `/subscriptions/${SANDBOX_SUBSCRIPTION_ID}`,
         NOTIFY_WEBHOOK_URL: receiver.url,
-        CAPTURE_POLL_SCHEDULE: '*/2 * * * * *',
+        ...FIXED_DEFAULTS,
       },
-      options.env ?? process.env,
+      env,
     );
-    const functionsUrl = await app.start({ ...appSettings, FUNCTION_HOST_KEY: functionKey });
+    // The app reads the emulator's clock (see sandboxClock.ts): one anchor, read at one instant.
+    const clock = formatClockAnchor({ realMs: Date.now(), emulatedMs: emulator.now(), timeScale });
+    const functionsUrl = await app.start({
+      ...appSettings,
+      FUNCTION_HOST_KEY: functionKey,
+      [SANDBOX_CLOCK_SETTING]: clock,
+    });
     log(`functions: ${functionsUrl} (at ${elapsed()})`);
 
     const info: SandboxInfo = {
@@ -160,9 +267,19 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
     let sandboxFile: string | undefined;
     if (options.writeFile ?? true) {
       sandboxFile = path.join(outputDirectory, 'sandbox.json');
+      written.push(sandboxFile);
       await writeFile(sandboxFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
     }
-    return { ...info, emulator, functionsUrl, appSettings, sandboxFile, stop: stopAll };
+    return {
+      ...info,
+      emulator,
+      functionsUrl,
+      appSettings,
+      sandboxFile,
+      timeScale,
+      overrides,
+      stop: stopAll,
+    };
   } catch (e) {
     await stopAll();
     throw e;
@@ -235,6 +352,8 @@ function spawnApp(options: SpawnAppOptions): {
     [
       '--import',
       tsxLoader,
+      '--import',
+      pathToFileURL(path.join(REPO_ROOT, 'test/sandbox/installSandboxClock.ts')).href,
       path.join(REPO_ROOT, 'test/runner/main.ts'),
       '--port',
       '0',

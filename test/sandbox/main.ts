@@ -1,23 +1,18 @@
 /**
  * `npm run sandbox`: the whole app on loopback, no Azure needed. Writes `.sandbox/sandbox.json`, prints a summary,
  * and stays up until SIGINT/SIGTERM. App settings in this environment override the sandbox defaults
- * (e.g. `ALLOWED_SCOPES=... npm run sandbox`); `SANDBOX_TIME_SCALE` sets the emulator's clock speed (default 60);
- * `SANDBOX_VERBOSE=1` prints the app's log lines.
+ * (e.g. `ALLOWED_SCOPES=... npm run sandbox`) and are printed (secrets masked); `SANDBOX_TIME_SCALE` sets the
+ * clock speed of the emulator and the app (default 60); `SANDBOX_VERBOSE=1` prints the app's log lines. Bad
+ * settings are all listed and nothing starts (exit 2). Stopping removes sandbox.json and the CA file.
  */
 import path from 'node:path';
-import { startSandbox } from './index.js';
+import { SandboxSettingsError, startSandbox } from './index.js';
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const verbose = process.env.SANDBOX_VERBOSE === '1';
-  const timeScale = process.env.SANDBOX_TIME_SCALE ? Number(process.env.SANDBOX_TIME_SCALE) : undefined;
-  if (timeScale !== undefined && !(timeScale > 0)) {
-    throw new Error(
-      `SANDBOX_TIME_SCALE: expected a positive number, found "${process.env.SANDBOX_TIME_SCALE}"`,
-    );
-  }
+  // Bad settings (SANDBOX_TIME_SCALE, or any app setting given in the environment) stop it here, all listed.
   const sandbox = await startSandbox({
-    ...(timeScale !== undefined ? { timeScale } : {}),
     log: (line) => {
       if (verbose || !line.startsWith('[app] ')) console.log(line);
     },
@@ -32,6 +27,12 @@ alert-capture sandbox ready in ${seconds} s (Ctrl+C stops everything)
   notifications  GET ${sandbox.notificationsUrl}
   azurite blob   ${sandbox.azuriteBlobUrl}
   settings       ALLOWED_SCOPES=${sandbox.appSettings.ALLOWED_SCOPES}  CAPTURE_POLL_SCHEDULE="${sandbox.appSettings.CAPTURE_POLL_SCHEDULE}"
+  overridden     ${
+    Object.entries(sandbox.overrides)
+      .map(([n, v]) => `${n}=${v}`)
+      .join('  ') || '(none: every app setting is the sandbox default)'
+  }
+  clock          x${sandbox.timeScale} (emulator and app alike)
   everything else, with the function key: ${relative(sandbox.sandboxFile)}
 Register a VM:
   curl --cacert ${relative(sandbox.emulatorCaFile)} -X POST ${sandbox.emulatorUrl}/_emulator/vms -H 'content-type: application/json' \\
@@ -43,7 +44,10 @@ Register a VM:
     stopping = true;
     console.log('stopping the sandbox...');
     sandbox.stop().then(
-      () => process.exit(0),
+      () => {
+        console.log(`stopped; removed ${relative(sandbox.sandboxFile)} and the emulator CA file`);
+        process.exit(0);
+      },
       (e: unknown) => {
         console.error(e);
         process.exit(1);
@@ -56,5 +60,5 @@ Register a VM:
 
 main().catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : String(e));
-  process.exit(1);
+  process.exit(e instanceof SandboxSettingsError ? 2 : 1);
 });

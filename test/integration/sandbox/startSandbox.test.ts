@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { request } from 'node:https';
 import { connect } from 'node:net';
@@ -6,12 +7,22 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { COMPUTE_API_VERSIONS, MSI_API_VERSION } from '../../emulator/index.js';
 import {
+  overriddenSettings,
   sandboxAppSettings,
+  sandboxSettingProblems,
+  SandboxSettingsError,
   startSandbox,
   SANDBOX_SUBSCRIPTION_ID,
   type Sandbox,
   type SandboxInfo,
 } from '../../sandbox/index.js';
+import {
+  emulatedTime,
+  formatClockAnchor,
+  installSandboxClock,
+  parseClockAnchor,
+  SANDBOX_CLOCK_SETTING,
+} from '../../sandbox/sandboxClock.js';
 
 const VM_ID = `/subscriptions/${SANDBOX_SUBSCRIPTION_ID}/resourceGroups/sandbox-rg/providers/Microsoft.Compute/virtualMachines/vm-sandbox-1`;
 
@@ -203,6 +214,92 @@ describe('sandbox.stop', () => {
     expect(await Promise.all(urls.map(portIsClosed))).toEqual([false, false, false, false]);
     await sandbox.stop();
     expect(await Promise.all(urls.map(portIsClosed))).toEqual([true, true, true, true]);
+  });
+
+  it('removes sandbox.json and the CA file it wrote, and the emulator its temporary folder', () => {
+    expect(existsSync(path.join(outputDirectory, 'sandbox.json'))).toBe(false);
+    expect(existsSync(path.join(outputDirectory, 'emulator-ca.pem'))).toBe(false);
+    expect(existsSync(path.dirname(sandbox.emulator.caFile))).toBe(false);
+  });
+});
+
+describe('startSandbox with bad settings', () => {
+  it('refuses to start, listing every problem, before starting anything', async () => {
+    const startedAt = performance.now();
+    const error = await startSandbox({
+      env: {
+        SANDBOX_TIME_SCALE: '-1',
+        CAPTURE_TIME_LIMIT_SECONDS: '0',
+        NOTIFY_WEBHOOK_URL: 'http://example.com/x',
+      },
+      outputDirectory: path.join(outputDirectory, 'never'),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SandboxSettingsError);
+    expect((error as SandboxSettingsError).problems).toEqual([
+      'SANDBOX_TIME_SCALE: expected a positive number, found "-1"',
+      expect.stringMatching(/^CAPTURE_TIME_LIMIT_SECONDS: expected an integer from 1 to 18000/),
+      expect.stringMatching(/^NOTIFY_WEBHOOK_URL: expected an https URL/),
+    ]);
+    expect(existsSync(path.join(outputDirectory, 'never'))).toBe(false);
+    expect(performance.now() - startedAt).toBeLessThan(5_000);
+  });
+
+  it('finds nothing wrong with the defaults', () => {
+    expect(sandboxSettingProblems({})).toEqual([]);
+  });
+});
+
+describe('overriddenSettings', () => {
+  it('lists each app setting taken from the environment, secrets masked', () => {
+    expect(
+      overriddenSettings({
+        STOP_ON_RESOLVE: 'true',
+        LEDGER_STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=https;AccountKey=abc==',
+        NOTIFY_SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/secret',
+        NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:9000',
+        ARM_ENDPOINT: 'https://127.0.0.1:7443',
+        PATH: '/bin',
+      }),
+    ).toEqual({
+      STOP_ON_RESOLVE: 'true',
+      LEDGER_STORAGE_CONNECTION_STRING: '***',
+      NOTIFY_SLACK_WEBHOOK_URL: 'https://hooks.slack.com/***',
+      NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:9000',
+      ARM_ENDPOINT: 'https://127.0.0.1:7443',
+    });
+  });
+});
+
+describe('the sandbox clock', () => {
+  it('reads the emulator clock from its anchor', () => {
+    const anchor = { realMs: 1_000_000, emulatedMs: 5_000_000, timeScale: 60 };
+    expect(parseClockAnchor(formatClockAnchor(anchor))).toEqual(anchor);
+    expect(emulatedTime(anchor, 1_002_000)).toBe(5_120_000);
+    expect(parseClockAnchor(undefined)).toBeUndefined();
+    expect(parseClockAnchor('1:2:0')).toBeUndefined();
+    expect(parseClockAnchor('1:x:60')).toBeUndefined();
+  });
+
+  it('makes Date follow the anchor once the setting arrives, and leaves dates given explicitly alone', () => {
+    const RealDate = Date;
+    const env: Record<string, string | undefined> = {};
+    try {
+      installSandboxClock(env);
+      expect(Math.abs(Date.now() - RealDate.now())).toBeLessThan(1_000);
+      const realMs = RealDate.now();
+      env[SANDBOX_CLOCK_SETTING] = formatClockAnchor({
+        realMs,
+        emulatedMs: realMs + 3_600_000,
+        timeScale: 60,
+      });
+      expect(Date.now() - RealDate.now()).toBeGreaterThanOrEqual(3_600_000 - 1_000);
+      expect(new Date().getTime() - RealDate.now()).toBeGreaterThanOrEqual(3_600_000 - 1_000);
+      expect(new Date(0).toISOString()).toBe('1970-01-01T00:00:00.000Z');
+      expect(new Date(2026, 0, 2).getFullYear()).toBe(2026);
+      expect(new Date() instanceof RealDate).toBe(true);
+    } finally {
+      globalThis.Date = RealDate;
+    }
   });
 });
 
