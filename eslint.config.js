@@ -24,5 +24,10 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: ['@azure/functions'] }],
     },
   },
+  {
+    // Plain JavaScript (bin/): no TypeScript project to type-check it against.
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
   prettier,
 );

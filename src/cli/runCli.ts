@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { errorMessage } from '../errors.js';
 import { formatSummaryText } from '../pcap/formatSummaryText.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
@@ -15,8 +16,12 @@ export interface CliIo {
 export const EXIT_OK = 0;
 /** The capture is corrupt, cut or unreadable: what could be read was still printed. */
 export const EXIT_PARTIAL = 1;
-/** Bad arguments, or a file that does not exist. */
+/** Bad arguments. */
 export const EXIT_USAGE = 2;
+/** The capture file does not exist. */
+export const EXIT_NO_SUCH_FILE = 3;
+/** The input is not a pcap or pcapng file at all (nothing was summarized). */
+export const EXIT_NOT_A_CAPTURE = 4;
 
 /** Usage text printed on a usage error or `--help`. */
 export const USAGE = `Usage: alert-capture summarize <file|-> [--json]
@@ -27,7 +32,8 @@ Summarizes a pcap or pcapng capture: totals, protocol mix, top conversations, to
   <file>   capture file to read; "-" reads standard input
   --json   print one JSON object (the whole summary, every conversation) instead of text
 
-Exit codes: 0 ok, 1 capture partial or corrupt (what was read is still printed), 2 usage error.
+Exit codes: 0 ok, 1 capture partial or corrupt (what was read is still printed), 2 usage error,
+3 no such file, 4 not a pcap or pcapng file.
 `;
 
 const READ_CHUNK_BYTES = 1 << 20;
@@ -70,27 +76,98 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return EXIT_USAGE;
   }
 
+  const name = file === '-' ? 'standard input' : file;
   let source: NodeJS.ReadableStream;
   if (file === '-') source = io.stdin;
   else {
     try {
       const info = await stat(file);
-      if (!info.isFile()) throw new Error('not a regular file');
+      if (!info.isFile()) {
+        await write(io.stderr, `alert-capture: ${file} is not a file\n`);
+        return EXIT_USAGE;
+      }
     } catch (e) {
-      await write(io.stderr, `alert-capture: cannot read ${file}: ${errorMessage(e)}\n`);
-      return EXIT_USAGE;
+      const code = (e as NodeJS.ErrnoException).code;
+      await write(
+        io.stderr,
+        code === 'ENOENT' || code === 'ENOTDIR'
+          ? `alert-capture: no such file: ${file}\n`
+          : `alert-capture: cannot read ${file}: ${errorMessage(e)}\n`,
+      );
+      return code === 'ENOENT' || code === 'ENOTDIR' ? EXIT_NO_SUCH_FILE : EXIT_USAGE;
     }
     source = createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
   }
 
+  // A file that is not a capture at all gets one plain sentence, not an empty summary flagged partial.
+  const peeked = await peekStart(source, MAGIC_BYTES);
+  if (!isCaptureMagic(peeked.start)) {
+    await write(
+      io.stderr,
+      `alert-capture: ${name} is not a pcap or pcapng file (${describeStart(peeked.start)})\n`,
+    );
+    return EXIT_NOT_A_CAPTURE;
+  }
+  source = peeked.stream;
+
   const summary = await summarizeStream(source);
   await write(io.stdout, json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummaryText(summary));
   if (summary.partial) {
-    await write(
-      io.stderr,
-      `alert-capture: ${file === '-' ? 'standard input' : file}: ${summary.partialReason ?? 'partial'}\n`,
-    );
+    await write(io.stderr, `alert-capture: ${name}: ${summary.partialReason ?? 'partial'}\n`);
     return EXIT_PARTIAL;
   }
   return EXIT_OK;
+}
+
+/** How many leading bytes tell a capture file apart: the pcap magic number or the pcapng block type. */
+const MAGIC_BYTES = 4;
+
+/** pcap (µs and ns, both byte orders) and pcapng section header magic numbers, as the first four bytes. */
+const CAPTURE_MAGICS = ['a1b2c3d4', 'd4c3b2a1', 'a1b23c4d', '4d3cb2a1', '0a0d0d0a'];
+
+function isCaptureMagic(start: Buffer): boolean {
+  return start.length === MAGIC_BYTES && CAPTURE_MAGICS.includes(start.toString('hex'));
+}
+
+/** What the input starts with, for a person: hex and, when printable, the text. */
+function describeStart(start: Buffer): string {
+  if (start.length === 0) return 'it is empty';
+  const hex = [...start].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const text = start.toString('latin1');
+  return /^[\x20-\x7e]+$/.test(text) ? `starts with ${hex}, "${text}"` : `starts with ${hex}`;
+}
+
+/**
+ * Reads the first `count` bytes of `source` (fewer if it ends first) and returns them with a stream that still
+ * yields every byte, those included.
+ */
+async function peekStart(
+  source: NodeJS.ReadableStream,
+  count: number,
+): Promise<{ start: Buffer; stream: NodeJS.ReadableStream }> {
+  const iterator = (source as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < count) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    head.push(chunk);
+    size += chunk.length;
+  }
+  const first = Buffer.concat(head);
+  async function* replay(): AsyncGenerator<Buffer> {
+    if (first.length > 0) yield first;
+    if (done) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    }
+  }
+  return { start: first.subarray(0, count), stream: Readable.from(replay(), { objectMode: false }) };
 }

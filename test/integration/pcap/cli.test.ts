@@ -1,7 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/runCli.js';
 import type { CaptureSummary } from '../../../src/pcap/types.js';
@@ -149,10 +151,44 @@ describe('alert-capture summarize', () => {
     expect(stderr).toMatch(/cut\.pcap: file ends inside a packet record .* byte offset \d+/);
   });
 
-  it('exits 1 on garbage from standard input', async () => {
-    const { code, stderr } = await cli(['summarize', '-'], Buffer.from('garbage that is not a capture'));
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/not a pcap or pcapng file/);
+  it('exits 4 on garbage from standard input, saying so once and printing no summary', async () => {
+    const { code, stdout, stderr } = await cli(
+      ['summarize', '-'],
+      Buffer.from('garbage that is not a capture'),
+    );
+    expect(code).toBe(4);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      'alert-capture: standard input is not a pcap or pcapng file (starts with 67 61 72 62, "garb")\n',
+    );
+  });
+
+  it('exits 4 on a file that is not a capture, naming it', async () => {
+    const text = join(dir, 'notes.txt');
+    await writeFile(text, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14]));
+    const empty = join(dir, 'empty.pcap');
+    await writeFile(empty, '');
+    expect(await cli(['summarize', text])).toEqual({
+      code: 4,
+      stdout: '',
+      stderr: `alert-capture: ${text} is not a pcap or pcapng file (starts with 50 4b 03 04)\n`,
+    });
+    expect((await cli(['summarize', empty])).stderr).toBe(
+      `alert-capture: ${empty} is not a pcap or pcapng file (it is empty)\n`,
+    );
+  });
+
+  it('reads a capture from standard input in small chunks, the first bytes included', async () => {
+    const out = collect();
+    const err = collect();
+    const chunks = [...capture].map((b) => Buffer.from([b]));
+    const code = await runCli(['summarize', '-', '--json'], {
+      stdout: out.stream,
+      stderr: err.stream,
+      stdin: Readable.from(chunks),
+    });
+    expect(code).toBe(0);
+    expect((JSON.parse(out.text()) as CaptureSummary).packets).toBe(6);
   });
 
   it('exits 2 with the usage for a missing file argument', async () => {
@@ -172,10 +208,39 @@ describe('alert-capture summarize', () => {
     expect((await cli(['summarize', file, '--yaml'])).code).toBe(2);
   });
 
-  it('exits 2 for a file that does not exist', async () => {
-    const { code, stderr } = await cli(['summarize', join(dir, 'nope.pcap')]);
+  it('exits 3 for a file that does not exist, with a plain message', async () => {
+    const missing = join(dir, 'nope.pcap');
+    expect(await cli(['summarize', missing])).toEqual({
+      code: 3,
+      stdout: '',
+      stderr: `alert-capture: no such file: ${missing}\n`,
+    });
+  });
+
+  it('says why it cannot read a file that exists but cannot be opened', async () => {
+    const { code, stderr } = await cli(['summarize', join(dir, 'x'.repeat(300))]);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/cannot read .*nope\.pcap/);
+    expect(stderr).toMatch(/^alert-capture: cannot read .*ENAMETOOLONG/);
+  });
+
+  it('tells how to build it when the command runs before npm run build', async () => {
+    // The package's bin stub, alone in a folder with no dist/ beside it: as after `npm run clean`.
+    await mkdir(join(dir, 'bin'));
+    await copyFile(
+      fileURLToPath(new URL('../../../bin/alert-capture.js', import.meta.url)),
+      join(dir, 'bin/x.js'),
+    );
+    await writeFile(join(dir, 'package.json'), '{"type":"module"}');
+    const run = spawnSync(process.execPath, [join(dir, 'bin/x.js'), 'summarize', file], { encoding: 'utf8' });
+    expect(run.status).toBe(127);
+    expect(run.stderr).toContain('not built yet: run `npm run build` first');
+  });
+
+  it('exits 2 for a directory', async () => {
+    expect(await cli(['summarize', dir])).toMatchObject({
+      code: 2,
+      stderr: `alert-capture: ${dir} is not a file\n`,
+    });
   });
 
   it('prints the usage for --help and exits 0', async () => {
