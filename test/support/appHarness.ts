@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { inject } from 'vitest';
+// The Functions worker's core API stand-in, before any entry point registers its function: without it
+// `@azure/functions` switches to test mode and warns once per registration.
+import '../runner/functionsCore.js';
 import { createAlertWebhookHandler } from '../../functions/alertWebhook.js';
 import { createCapturePollerHandler } from '../../functions/capturePoller.js';
 import { createAppContext, type AppContext } from '../../src/appContext.js';

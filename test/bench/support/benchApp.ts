@@ -6,6 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import azureFunctions from '@azure/functions';
 import type { Timer } from '@azure/functions';
+// The Functions worker's core API stand-in, before any entry point registers its function: without it
+// `@azure/functions` switches to test mode and warns once per registration.
+import '../../runner/functionsCore.js';
 import { createAlertWebhookHandler } from '../../../functions/alertWebhook.js';
 import { createCapturePollerHandler } from '../../../functions/capturePoller.js';
 import { createAppContext, type AppContext } from '../../../src/appContext.js';
