@@ -4,7 +4,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', '.sandbox/', 'node_modules/', 'eslint.config.js'] },
+  { ignores: ['dist/', 'coverage/', '.sandbox/', '.cache/', 'node_modules/', 'eslint.config.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
