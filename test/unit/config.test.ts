@@ -105,6 +105,13 @@ describe('loadConfig', () => {
     const sampleNames = Object.keys(sample.Values).filter((n) => !hostSettings.includes(n));
     expect([...sampleNames].sort()).toEqual([...SETTING_NAMES].sort());
   });
+
+  it('accepts local.settings.sample.json as it is, pointing no notification at a route the app does not serve', () => {
+    const config = loadConfig(sample.Values);
+    expect(config.allowedScopes).toEqual(['/subscriptions/00000000-0000-0000-0000-000000000000']);
+    // The app's only HTTP route is /api/alertWebhook: a notification URL on the app itself would always fail.
+    expect(Object.values(sample.Values).filter((v) => v.includes('/api/'))).toEqual([]);
+  });
 });
 
 describe('notification URLs and the poll schedule', () => {
