@@ -50,7 +50,7 @@ const FINAL_STATES: ReadonlySet<CaptureState> = new Set(['notified', 'failed', '
 
 async function run(sandbox: Sandbox): Promise<void> {
   say(
-    `sandbox up: Azurite, Network Watcher emulator (clock x60), notification receiver, app at ${sandbox.functionsUrl}`,
+    `sandbox up: Azurite, Network Watcher emulator (clock x${sandbox.timeScale}, the app on the same clock), notification receiver, app at ${sandbox.functionsUrl}`,
   );
   // The demo reads the app's own ledger (Azurite table) to follow the alert: the record is what the app acts on,
   // and its final state stays, unlike the capture resource, which the poller deletes once it has notified.
