@@ -7,7 +7,7 @@
  *   entry points load the same copy, so the library registers both functions with one programming model.
  * - `@azure/functions-core` stays external: the host's Node.js worker provides it at run time; it is not on npm
  *   (Azure/azure-functions-nodejs-library#201).
- * - ESM output; a `require` (and `__filename`/`__dirname`) for the bundled CommonJS packages comes from
+ * - ESM output; the bundled CommonJS packages' `require` (built-ins, `@azure/functions-core`) comes from
  *   `createRequire`. Source maps are written next to each file (deployed; Node reads them with
  *   `--enable-source-maps`).
  *
@@ -58,14 +58,9 @@ export async function bundleFunctions(options: BundleFunctionsOptions = {}): Pro
     logLevel: 'warning',
     external: ['@azure/functions-core'],
     banner: {
-      js: [
-        "import { createRequire as __bundleRequire } from 'node:module';",
-        "import { fileURLToPath as __bundleFileUrlToPath } from 'node:url';",
-        "import { dirname as __bundleDirname } from 'node:path';",
-        'const require = __bundleRequire(import.meta.url);',
-        'const __filename = __bundleFileUrlToPath(import.meta.url);',
-        'const __dirname = __bundleDirname(__filename);',
-      ].join('\n'),
+      // Only `require`: esbuild renames module-level `require` declarations away from it, but not other names
+      // (a bundled ESM package declares its own `__dirname`), so nothing else is added here.
+      js: "import { createRequire as __bundleCreateRequire } from 'node:module';\nconst require = __bundleCreateRequire(import.meta.url);",
     },
   });
 }
