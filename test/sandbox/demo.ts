@@ -130,7 +130,11 @@ async function run(sandbox: Sandbox): Promise<void> {
   const container = BlobServiceClient.fromConnectionString(
     sandbox.azuriteConnectionString,
   ).getContainerClient('network-watcher-logs');
-  const properties = await container.getBlobClient(decodeURIComponent(blobPath)).getProperties();
+  // Network Watcher may upload the file after it reports Stopped; once there, it stays.
+  const blob = container.getBlobClient(decodeURIComponent(blobPath));
+  const properties = await waitFor('the capture file in storage', async () =>
+    (await blob.exists()) ? await blob.getProperties() : undefined,
+  );
   say(
     `file in Azurite: network-watcher-logs/${decodeURIComponent(blobPath)} (${properties.contentLength ?? 0} bytes)`,
   );
