@@ -102,6 +102,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   // A file that is not a capture at all gets one plain sentence, not an empty summary flagged partial.
   const peeked = await peekStart(source, MAGIC_BYTES);
   if (!isCaptureMagic(peeked.start)) {
+    await peeked.close();
     await write(
       io.stderr,
       `alert-capture: ${name} is not a pcap or pcapng file (${describeStart(peeked.start)})\n`,
@@ -139,12 +140,12 @@ function describeStart(start: Buffer): string {
 
 /**
  * Reads the first `count` bytes of `source` (fewer if it ends first) and returns them with a stream that still
- * yields every byte, those included.
+ * yields every byte, those included, and a way to give the source up instead.
  */
 async function peekStart(
   source: NodeJS.ReadableStream,
   count: number,
-): Promise<{ start: Buffer; stream: NodeJS.ReadableStream }> {
+): Promise<{ start: Buffer; stream: NodeJS.ReadableStream; close: () => Promise<void> }> {
   const iterator = (source as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let size = 0;
@@ -169,5 +170,12 @@ async function peekStart(
       yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
     }
   }
-  return { start: first.subarray(0, count), stream: Readable.from(replay(), { objectMode: false }) };
+  return {
+    start: first.subarray(0, count),
+    stream: Readable.from(replay(), { objectMode: false }),
+    // Not read on: let the source release its file.
+    close: async () => {
+      await iterator.return?.();
+    },
+  };
 }
