@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { TokenCredential } from '@azure/core-auth';
-import { CaptureFiles, resolveCaptureFile } from '../../../src/captures/CaptureFiles.js';
+import {
+  CaptureFiles,
+  outsideCaptureAccount,
+  resolveCaptureFile,
+} from '../../../src/captures/CaptureFiles.js';
 import { loadConfig } from '../../../src/config.js';
 import type { CaptureRecord } from '../../../src/ledger/captureRecord.js';
 
@@ -100,5 +104,19 @@ describe('resolveCaptureFile', () => {
     ]) {
       expect(resolveCaptureFile(local, foreign).ok).toBe(false);
     }
+  });
+});
+
+describe('outsideCaptureAccount', () => {
+  it('says nothing for a file of the capture account, and names the foreign host otherwise', () => {
+    expect(
+      outsideCaptureAccount(config, 'https://capstore.blob.core.windows.net/network-watcher-logs/a.cap'),
+    ).toBeUndefined();
+    expect(
+      outsideCaptureAccount(config, 'https://capstore.blob.attacker.example/network-watcher-logs/a.cap'),
+    ).toBe(
+      'capture file outside the capture account (its storage path is on capstore.blob.attacker.example)',
+    );
+    expect(outsideCaptureAccount(config, 'not a url')).toBe('capture file outside the capture account');
   });
 });
