@@ -49,7 +49,9 @@ export async function receiveAlertWebhook(
     await ledgerReady(ready);
     const answer = await handleAlert(body, resolved);
     // The answer's reason may quote an ARM failure: the caller sees it through the one redaction too.
-    const jsonBody = answer.body.reason ? { ...answer.body, reason: redact(answer.body.reason) } : answer.body;
+    const jsonBody = answer.body.reason
+      ? { ...answer.body, reason: redact(answer.body.reason) }
+      : answer.body;
     return { status: answer.status, headers: { 'content-type': 'application/json' }, jsonBody };
   } catch (e) {
     if (e instanceof RequestError) {
