@@ -1,7 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bicepParser, loadInfra } from './bicepTree.js';
 import type { BicepFile } from './bicepTree.js';
-import { checkBicepTypes, loadTypeLibrary, type TypeExtract, type TypeProblem } from './checkBicepTypes.js';
+import {
+  checkBicepTypes,
+  checkModuleParams,
+  loadTypeLibrary,
+  type TypeExtract,
+  type TypeProblem,
+} from './checkBicepTypes.js';
 
 let files: BicepFile[];
 let library: Map<string, TypeExtract>;
@@ -171,5 +177,39 @@ describe('the type check catches each kind of mistake injected into a copy', () 
     expect(problems.map((p) => p.kind)).toEqual([kind]);
     expect(problems[0]?.message).toMatch(message);
     expect(problems[0]?.file).toBe(path);
+  });
+});
+
+describe("module calls against the modules' parameters", () => {
+  it('pass only declared parameters, every required one, of its declared kind', () => {
+    expect(checkModuleParams(files).map((p) => `${p.file}:${p.line} ${p.message}`)).toEqual([]);
+  });
+
+  it.each<[string, string, string, TypeProblem['kind'], RegExp]>([
+    [
+      'an unknown parameter',
+      '    retentionDays: captureRetentionDays',
+      '    retentionDays: captureRetentionDays\n    retention: 3',
+      'unknownParameter',
+      /params\.retention: modules\/captureStorage\.bicep has no parameter retention/,
+    ],
+    [
+      'a missing required parameter',
+      '    retentionDays: captureRetentionDays\n',
+      '',
+      'missingParameter',
+      /params\.retentionDays: modules\/captureStorage\.bicep requires it/,
+    ],
+    [
+      'a parameter of the wrong kind',
+      '    retentionDays: captureRetentionDays',
+      "    retentionDays: '30'",
+      'wrongKind',
+      /params\.retentionDays: expected int, found string/,
+    ],
+  ])('catches %s', async (_what, from, to, kind, message) => {
+    const problems = checkModuleParams(await withEdit('infra/main.bicep', from, to));
+    expect(problems.map((p) => p.kind)).toEqual([kind]);
+    expect(problems[0]?.message).toMatch(message);
   });
 });

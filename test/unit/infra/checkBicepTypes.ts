@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node } from 'web-tree-sitter';
-import { REPO_ROOT, literalString, resources, variable } from './bicepTree.js';
+import { REPO_ROOT, literalString, modules, parameters, resources, variable } from './bicepTree.js';
 import type { BicepFile, ResourceDeclaration } from './bicepTree.js';
 
 /**
@@ -72,7 +72,9 @@ export interface TypeProblem {
     | 'enumValue'
     | 'missingRequired'
     | 'readOnlySet'
-    | 'discriminator';
+    | 'discriminator'
+    | 'unknownParameter'
+    | 'missingParameter';
   message: string;
 }
 
@@ -90,6 +92,77 @@ export function loadTypeLibrary(dir = BICEP_TYPES_DIR): Map<string, TypeExtract>
 const BICEP_KEYWORDS = new Set(['scope', 'parent', 'dependsOn']);
 
 type ValueKind = 'string' | 'int' | 'bool' | 'object' | 'array' | 'null';
+
+/**
+ * Checks every module call in `files` against the module's own `param` declarations: each name passed exists
+ * (BCP037) and each parameter without a default is passed (BCP035), with a value of its declared kind.
+ */
+export function checkModuleParams(files: BicepFile[]): TypeProblem[] {
+  const problems: TypeProblem[] = [];
+  for (const file of files.filter((f) => f.kind === 'bicep')) {
+    for (const m of modules(file)) {
+      const dir = file.path.split('/').slice(0, -1).join('/');
+      const targetPath = [dir, m.path].join('/').replace(/\/[^/]+\/\.\.\//g, '/');
+      const target = files.find((f) => f.path === targetPath);
+      if (!target) continue;
+      const declared = parameters(target);
+      const passed = new Map<string, Node>();
+      for (const p of m.params?.namedChildren.filter((c) => c.type === 'object_property') ?? []) {
+        const key = p.namedChildren[0];
+        if (key) passed.set(key.type === 'string' ? (literalString(key) ?? key.text) : key.text, p);
+      }
+      const at = (node: Node, path: string, kind: TypeProblem['kind'], message: string) =>
+        problems.push({
+          file: file.path,
+          line: node.startPosition.row + 1,
+          resource: m.symbol,
+          path,
+          kind,
+          message,
+        });
+      for (const [name, node] of passed) {
+        const param = declared.find((d) => d.name === name);
+        if (!param) {
+          at(
+            node,
+            `params.${name}`,
+            'unknownParameter',
+            `params.${name}: ${m.path} has no parameter ${name}`,
+          );
+          continue;
+        }
+        const expected = paramType(target, name);
+        const value = node.namedChildren[1];
+        const found = value ? (literalKind(value) ?? paramType(file, value.text)) : undefined;
+        if (expected && found && expected !== found) {
+          at(node, `params.${name}`, 'wrongKind', `params.${name}: expected ${expected}, found ${found}`);
+        }
+      }
+      for (const param of declared.filter((d) => !d.hasDefault && !passed.has(d.name))) {
+        at(
+          m.params ?? file.root,
+          `params.${param.name}`,
+          'missingParameter',
+          `params.${param.name}: ${m.path} requires it`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+function literalKind(node: Node): ValueKind | undefined {
+  return (
+    {
+      string: 'string',
+      number: 'int',
+      boolean: 'bool',
+      object: 'object',
+      array: 'array',
+      null: 'null',
+    } as Record<string, ValueKind>
+  )[node.type];
+}
 
 /** Checks every resource declared in `files`; the problems Bicep would report. */
 export function checkBicepTypes(files: BicepFile[], library: Map<string, TypeExtract>): TypeProblem[] {
