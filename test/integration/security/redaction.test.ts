@@ -76,7 +76,7 @@ describe('one redaction at the sinks (issue 10)', () => {
     const lines: string[] = [];
     const h = await startPollerHarness({
       log: (line) => lines.push(line),
-      settings: { NOTIFY_INCLUDE_SAS_LINK: 'true' },
+      settings: { NOTIFY_INCLUDE_SAS_LINK: 'true', STOP_ON_RESOLVE: 'true' },
     });
     // The platform sets IDENTITY_HEADER in the app's environment (App Service managed identity).
     h.restart({ ...h.settings, IDENTITY_HEADER: h.emulator.identityHeader });
@@ -87,12 +87,14 @@ describe('one redaction at the sinks (issue 10)', () => {
       refusedStart: vmId('redact-b'), // the PUT is refused: the record fails and is notified
       statusFails: vmId('redact-c'), // the poller cannot read the status (non-transient)
       cleanupFails: vmId('redact-d'), // finished; summary, link and delete all fail
+      stopFails: vmId('redact-e'), // resolved: stopping it fails, and the answer says why
     };
     const failures = new Map<string, { step: Step; status: number }>([
       [vms.transientStart.toLowerCase(), { step: 'getLocation', status: 503 }],
       [vms.refusedStart.toLowerCase(), { step: 'createCapture', status: 400 }],
       [vms.statusFails.toLowerCase(), { step: 'getCaptureStatus', status: 400 }],
       [vms.cleanupFails.toLowerCase(), { step: 'deleteCapture', status: 400 }],
+      [vms.stopFails.toLowerCase(), { step: 'stopCapture', status: 400 }],
     ]);
     failingGateway(h, failures, message);
     const realFiles = h.ctx.files;
@@ -104,6 +106,14 @@ describe('one redaction at the sinks (issue 10)', () => {
       h.emulator.registerVm({ id: vm, location: REGION });
       answers.push(await h.post(firedMetricAlert(vm)));
     }
+    await h.emulator.advanceClock(5);
+    const fired = answers[answers.length - 1];
+    answers.push(
+      await h.post(
+        firedMetricAlert(vms.stopFails, { alertId: fired?.body.alertId, monitorCondition: 'Resolved' }),
+      ),
+    );
+    expect(answers[answers.length - 1]?.body.reason).toContain('upstream said');
     await h.emulator.advanceClock(PAST_TIME_LIMIT_SECONDS);
     h.advanceAppClock(3600);
     await h.tick();
