@@ -35,6 +35,17 @@ function actionOf(method: string, path: string): string {
     ['DELETE', /\/packetCaptures\/[^/]+$/i, 'Microsoft.Network/networkWatchers/packetCaptures/delete'],
     ['GET', /\/packetCaptures(\/[^/]+)?$/i, 'Microsoft.Network/networkWatchers/packetCaptures/read'],
     ['GET', /\/networkWatchers(\/[^/]+)?$/i, 'Microsoft.Network/networkWatchers/read'],
+    // A scale set's extensions and instances before the VM rules, whose paths they also end like.
+    [
+      'GET',
+      /\/virtualMachineScaleSets\/[^/]+\/extensions(\/[^/]+)?$/i,
+      'Microsoft.Compute/virtualMachineScaleSets/extensions/read',
+    ],
+    [
+      'GET',
+      /\/virtualMachineScaleSets\/[^/]+\/virtualMachines\/[^/]+$/i,
+      'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read',
+    ],
     [
       'PUT',
       /\/virtualMachines\/[^/]+\/extensions\/[^/]+$/i,
@@ -42,7 +53,7 @@ function actionOf(method: string, path: string): string {
     ],
     [
       'GET',
-      /\/virtualMachines\/[^/]+\/extensions\/[^/]+$/i,
+      /\/virtualMachines\/[^/]+\/extensions(\/[^/]+)?$/i,
       'Microsoft.Compute/virtualMachines/extensions/read',
     ],
     ['GET', /\/virtualMachineScaleSets\/[^/]+$/i, 'Microsoft.Compute/virtualMachineScaleSets/read'],

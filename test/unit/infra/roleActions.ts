@@ -39,25 +39,25 @@ export const ROLE_ACTIONS: readonly RoleAction[] = [
     role: 'captureOperatorRole',
     action: 'Microsoft.Network/networkWatchers/packetCaptures/write',
     call: 'the capture PUT (createCapture)',
-    source: /method: 'PUT'/,
+    source: /method: 'PUT'|'PUT',/,
   },
   {
     role: 'captureOperatorRole',
     action: 'Microsoft.Network/networkWatchers/packetCaptures/delete',
     call: 'packetCaptures.beginDeleteAndWait (deleteCapture)',
-    source: /'beginDeleteAndWait'/,
+    source: /'beginDeleteAndWait'|'DELETE',/,
   },
   {
     role: 'captureOperatorRole',
     action: 'Microsoft.Network/networkWatchers/packetCaptures/queryStatus/action',
     call: 'packetCaptures.beginGetStatusAndWait (getCaptureStatus)',
-    source: /beginGetStatusAndWait\(/,
+    source: /beginGetStatusAndWait\(|'\/queryStatus'/,
   },
   {
     role: 'captureOperatorRole',
     action: 'Microsoft.Network/networkWatchers/packetCaptures/stop/action',
     call: 'packetCaptures.beginStopAndWait (stopCapture)',
-    source: /'beginStopAndWait'/,
+    source: /'beginStopAndWait'|'\/stop'/,
   },
   {
     role: 'captureOperatorRole',
@@ -69,7 +69,7 @@ export const ROLE_ACTIONS: readonly RoleAction[] = [
     role: 'captureOperatorRole',
     action: 'Microsoft.Compute/virtualMachines/extensions/read',
     call: "resources.getById on the VM's agent extension (getAgentState)",
-    source: /getById\(\s*`\$\{vmId\}\/extensions\//,
+    source: /getById\(\s*`\$\{vmId\}\/extensions\/|\/extensions\?api-version/,
   },
   {
     role: 'captureOperatorRole',
@@ -88,7 +88,7 @@ export const ROLE_ACTIONS: readonly RoleAction[] = [
     role: 'captureOperationsRole',
     action: 'Microsoft.Network/locations/operations/read',
     call: 'the SDK polling the Azure-AsyncOperation URL of queryStatus, stop and delete',
-    source: /AndWait\(|AndWait'/,
+    source: /AndWait\(|AndWait'|readOperation\(/,
     notSeenInEmulator:
       'the emulator answers queryStatus, stop and delete with a Location header only; Azure also sends Azure-AsyncOperation (.../providers/Microsoft.Network/locations/{region}/operations/{id}), which the SDK prefers',
   },
@@ -96,7 +96,7 @@ export const ROLE_ACTIONS: readonly RoleAction[] = [
     role: 'captureOperationsRole',
     action: 'Microsoft.Network/locations/operationResults/read',
     call: 'the SDK polling the Location URL of queryStatus, stop and delete',
-    source: /AndWait\(|AndWait'/,
+    source: /AndWait\(|AndWait'|readStatusOperation\(/,
   },
   {
     role: 'captureOperationsRole',
