@@ -37,7 +37,9 @@ param autoInstallAgent bool = false
 @description('Days after which capture files under network-watcher-logs/ are deleted by the storage lifecycle policy.')
 param captureRetentionDays int = 30
 
-@description('Name of the ledger table in the function app storage account (LEDGER_TABLE_NAME).')
+@minLength(3)
+@maxLength(63)
+@description('Name of the ledger table in the function app storage account (LEDGER_TABLE_NAME): 3-63 letters and digits, starting with a letter, not "tables".')
 param ledgerTableName string = 'captures'
 
 @minLength(1)
@@ -111,6 +113,12 @@ param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+
+// Bicep has no regex: the table-name rule (letters and digits, a letter first, not the reserved "tables") is checked
+// character by character. An invalid name is replaced by one ARM refuses, whose text says what was expected.
+var ledgerTableChars = map(range(0, length(ledgerTableName)), i => toLower(substring(ledgerTableName, i, 1)))
+var ledgerTableNameIsValid = empty(filter(ledgerTableChars, c => !contains('abcdefghijklmnopqrstuvwxyz0123456789', c))) && contains('abcdefghijklmnopqrstuvwxyz', ledgerTableChars[0]) && toLower(ledgerTableName) != 'tables'
+var checkedLedgerTableName = ledgerTableNameIsValid ? ledgerTableName : 'ledgerTableName-must-be-3-63-letters-and-digits-starting-with-a-letter'
 var tags = {
   'azd-env-name': environmentName
   app: 'alert-capture'
@@ -128,6 +136,7 @@ var monitoredResourceGroupIds = map(monitoredResourceGroupScopes, s => toLower(s
 // on the watcher's resource group (once per subscription: union() removes duplicates).
 var rgScopeSubscriptionIds = union(map(monitoredResourceGroupScopes, s => toLower(split(s, '/')[2])), [])
 var watcherSubscriptionIds = filter(rgScopeSubscriptionIds, sub => !contains(monitoredSubscriptionIds, sub) && !contains(monitoredResourceGroupIds, toLower('/subscriptions/${sub}/resourceGroups/${networkWatcherResourceGroupName}')))
+var operationSubscriptionScopes = map(union(monitoredSubscriptionIds, rgScopeSubscriptionIds), sub => '/subscriptions/${sub}')
 var watcherResourceGroupScopes = map(assignAtNetworkWatcherResourceGroups ? watcherSubscriptionIds : [], sub => '/subscriptions/${sub}/resourceGroups/${networkWatcherResourceGroupName}')
 
 // ARM_ENDPOINT of the cloud this is deployed to (public, sovereign), without the trailing slash ARM reports.
@@ -159,7 +168,7 @@ module appStorage 'modules/appStorage.bicep' = {
     tags: tags
     storageAccountName: 'stapp${resourceToken}'
     deploymentContainerName: 'app-package-${resourceToken}'
-    ledgerTableName: ledgerTableName
+    ledgerTableName: checkedLedgerTableName
   }
 }
 
@@ -190,7 +199,9 @@ module functionApp 'modules/functionApp.bicep' = {
     captureStorageAccountId: captureStorage.outputs.id
     allowedScopes: join(monitoredScopes, ',')
     armEndpoint: armEndpoint
-    ledgerTableName: ledgerTableName
+    ledgerTableName: checkedLedgerTableName
+    storageEndpointSuffix: environment().suffixes.storage
+    networkWatcherResourceGroupName: networkWatcherResourceGroupName
     autoInstallAgent: autoInstallAgent
     stopOnResolve: stopOnResolve
     captureNamePrefix: captureNamePrefix
@@ -213,6 +224,7 @@ module captureRoles 'modules/captureRoles.bicep' = {
     environmentName: environmentName
     autoInstallAgent: autoInstallAgent
     operatorAssignableScopes: union([subscription().id], monitoredScopes, watcherResourceGroupScopes)
+    operationsAssignableScopes: union([subscription().id], operationSubscriptionScopes)
   }
 }
 
@@ -236,6 +248,19 @@ module operatorOnSubscriptions 'modules/operatorSubscriptionAssignment.bicep' = 
     params: {
       principalId: functionApp.outputs.principalId
       roleGuid: captureRoles.outputs.captureOperatorRoleGuid
+    }
+  }
+]
+
+// The long-running operations the SDK polls live at subscription scope: the operation reader role goes on every
+// monitored subscription, also those monitored only through resource groups.
+module operationsOnSubscriptions 'modules/operatorSubscriptionAssignment.bicep' = [
+  for s in operationSubscriptionScopes: {
+    name: 'captureOperations-${uniqueString(s, resourceToken)}'
+    scope: subscription(split(s, '/')[2])
+    params: {
+      principalId: functionApp.outputs.principalId
+      roleGuid: captureRoles.outputs.captureOperationsRoleGuid
     }
   }
 ]

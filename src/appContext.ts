@@ -4,7 +4,8 @@ import type { PollDeps } from './captures/pollCaptures.js';
 import { CaptureFiles } from './captures/CaptureFiles.js';
 import { loadConfig } from './config.js';
 import { CaptureLedger } from './ledger/CaptureLedger.js';
-import type { Logger } from './logger.js';
+import { redactingLogger, type Logger } from './logger.js';
+import { registerSecret } from './redact.js';
 import { EntraTokenVerifier } from './webhook/verifyEntraToken.js';
 
 /** Everything a function instance builds once: parsed settings, credential, ARM gateway (with its caches), ledger. */
@@ -37,16 +38,22 @@ export function createAppContext(
     credential,
     now ? { now: () => new Date(now()) } : {},
   );
-  const logger = options.logger ?? console;
+  // The identity endpoint's header value is a credential an SDK error may quote: every sink redacts it.
+  registerSecret(env.IDENTITY_HEADER);
+  registerSecret(env.MSI_SECRET);
+  const logger = redactingLogger(options.logger ?? console);
   return {
     config,
     ledger,
-    gateway: new NetworkWatcherGateway(credential, config.armEndpoint, { now: options.now }),
+    gateway: new NetworkWatcherGateway(credential, config.armEndpoint, {
+      now: options.now,
+      networkWatcherResourceGroup: config.networkWatcherResourceGroup,
+    }),
     logger,
     now: options.now,
     files: new CaptureFiles(config, credential, { now }),
     verifier: config.secureWebhook
-      ? new EntraTokenVerifier(config.secureWebhook.tenantId, config.secureWebhook.audience)
+      ? new EntraTokenVerifier(config.secureWebhook, { now: options.now })
       : undefined,
     ensureReady: retryingOnce(() => ledger.ensureTable()),
   };

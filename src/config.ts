@@ -45,6 +45,20 @@ const httpsUrl = z
   )
   .optional();
 
+/** An OpenID authority or issuer host: https, or http on loopback only (a local issuer in tests). No path. */
+const authorityUrl = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .pipe(
+      z
+        .string()
+        .regex(/^(https:\/\/[a-z0-9.-]+(:\d+)?|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)\/?$/i, {
+          error: 'expected an https origin such as https://login.microsoftonline.com (no path)',
+        }),
+    )
+    .transform((v) => v.replace(/\/+$/, '').toLowerCase());
+
 /** NCRONTAB with seconds (six fields), or a TimeSpan such as 00:00:30, as the Functions timer trigger takes. */
 const pollSchedule = z
   .string()
@@ -169,10 +183,40 @@ export const settingsSchema = z
       .pipe(
         z
           .string()
-          .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, { error: 'expected a table name (3-63 letters and digits)' }),
+          .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, { error: 'expected a table name (3-63 letters and digits)' })
+          // "tables" is reserved by the Table service.
+          .refine((v) => v.toLowerCase() !== 'tables', {
+            error: 'expected a table name other than "tables"',
+          }),
       ),
-    SECURE_WEBHOOK_TENANT_ID: z.uuid({ error: 'expected a tenant id (GUID)' }).optional(),
+    STORAGE_ENDPOINT_SUFFIX: z
+      .string()
+      .default('core.windows.net')
+      .pipe(
+        z.string().regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, {
+          error: "expected the cloud's storage DNS suffix, e.g. core.windows.net",
+        }),
+      ),
+    NETWORK_WATCHER_RESOURCE_GROUP: z
+      .string()
+      .default('NetworkWatcherRG')
+      .pipe(
+        z.string().regex(/^[-\w._()]{0,89}[-\w_()]$/, {
+          error: 'expected a resource group name (1-90 letters, digits, -_.() not ending in .)',
+        }),
+      ),
+    SECURE_WEBHOOK_TENANT_ID: z.guid({ error: 'expected a tenant id (GUID)' }).optional(),
     SECURE_WEBHOOK_AUDIENCE: z.string().min(1).optional(),
+    SECURE_WEBHOOK_CLIENT_ID: z.guid({ error: 'expected the application (client) id (GUID)' }).optional(),
+    SECURE_WEBHOOK_ROLE: z.string().min(1).default('ActionGroupsSecureWebhook'),
+    // The "AzNS AAD Webhook" app Azure Monitor action groups get tokens as:
+    // https://learn.microsoft.com/azure/azure-monitor/alerts/action-groups#secure-webhook-powershell-script
+    // ($actionGroupsAppId = "461e8683-5575-4561-ac7f-899cc907d62a").
+    SECURE_WEBHOOK_CALLER_APP_ID: z
+      .guid({ error: 'expected an application id (GUID)' })
+      .default('461e8683-5575-4561-ac7f-899cc907d62a'),
+    SECURE_WEBHOOK_AUTHORITY_HOST: authorityUrl('https://login.microsoftonline.com'),
+    SECURE_WEBHOOK_V1_ISSUER_HOST: authorityUrl('https://sts.windows.net'),
   })
   .superRefine((s, ctx) => {
     if (!s.LEDGER_STORAGE_ACCOUNT_NAME && !s.LEDGER_STORAGE_CONNECTION_STRING) {
@@ -190,11 +234,13 @@ export const settingsSchema = z
         message: `expected at most CAPTURE_MAX_TIME_LIMIT_SECONDS (${s.CAPTURE_MAX_TIME_LIMIT_SECONDS}), found ${s.CAPTURE_TIME_LIMIT_SECONDS}`,
       });
     }
-    if (Boolean(s.SECURE_WEBHOOK_TENANT_ID) !== Boolean(s.SECURE_WEBHOOK_AUDIENCE)) {
+    const audienceSet = Boolean(s.SECURE_WEBHOOK_AUDIENCE || s.SECURE_WEBHOOK_CLIENT_ID);
+    if (Boolean(s.SECURE_WEBHOOK_TENANT_ID) !== audienceSet) {
       ctx.addIssue({
         code: 'custom',
-        path: ['SECURE_WEBHOOK_AUDIENCE'],
-        message: 'expected SECURE_WEBHOOK_TENANT_ID and SECURE_WEBHOOK_AUDIENCE to be set together',
+        path: [s.SECURE_WEBHOOK_TENANT_ID ? 'SECURE_WEBHOOK_AUDIENCE' : 'SECURE_WEBHOOK_TENANT_ID'],
+        message:
+          'expected SECURE_WEBHOOK_TENANT_ID together with SECURE_WEBHOOK_AUDIENCE (Application ID URI) and/or SECURE_WEBHOOK_CLIENT_ID',
       });
     }
   });
@@ -242,7 +288,27 @@ export interface Config {
   summaryTimeLimitSeconds: number;
   armEndpoint: string;
   ledger: { accountName?: string; connectionString?: string; tableName: string };
-  secureWebhook?: { tenantId: string; audience: string };
+  /** The cloud's storage DNS suffix (`core.windows.net` in the public cloud); capture files are only read there. */
+  storageEndpointSuffix: string;
+  /** Where the regional Network Watchers live when they cannot be listed (Azure's default `NetworkWatcherRG`). */
+  networkWatcherResourceGroup: string;
+  /** Entra ID "secure webhook": absent unless `SECURE_WEBHOOK_TENANT_ID` is set. */
+  secureWebhook?: SecureWebhookConfig;
+}
+
+/** What a secure webhook token must carry, and where the tenant's keys are published. */
+export interface SecureWebhookConfig {
+  tenantId: string;
+  /** Accepted `aud` values: the Application ID URI (v1 tokens) and/or the client id (v2 tokens). */
+  audiences: string[];
+  /** App role the caller must hold (`roles` claim). */
+  requiredRole: string;
+  /** The caller's app id (`appid` in v1, `azp` in v2): Azure Monitor's "AzNS AAD Webhook" app by default. */
+  callerAppId: string;
+  /** OpenID authority origin, e.g. `https://login.microsoftonline.com` (sovereign clouds, a local issuer). */
+  authorityHost: string;
+  /** Origin of v1 token issuers, e.g. `https://sts.windows.net`. */
+  v1IssuerHost: string;
 }
 
 function toConfig(s: Settings): Config {
@@ -278,10 +344,20 @@ function toConfig(s: Settings): Config {
       connectionString: s.LEDGER_STORAGE_CONNECTION_STRING,
       tableName: s.LEDGER_TABLE_NAME,
     },
-    secureWebhook:
-      s.SECURE_WEBHOOK_TENANT_ID && s.SECURE_WEBHOOK_AUDIENCE
-        ? { tenantId: s.SECURE_WEBHOOK_TENANT_ID, audience: s.SECURE_WEBHOOK_AUDIENCE }
-        : undefined,
+    storageEndpointSuffix: s.STORAGE_ENDPOINT_SUFFIX.toLowerCase(),
+    networkWatcherResourceGroup: s.NETWORK_WATCHER_RESOURCE_GROUP,
+    secureWebhook: s.SECURE_WEBHOOK_TENANT_ID
+      ? {
+          tenantId: s.SECURE_WEBHOOK_TENANT_ID.toLowerCase(),
+          audiences: [s.SECURE_WEBHOOK_AUDIENCE, s.SECURE_WEBHOOK_CLIENT_ID].filter(
+            (a): a is string => a !== undefined,
+          ),
+          requiredRole: s.SECURE_WEBHOOK_ROLE,
+          callerAppId: s.SECURE_WEBHOOK_CALLER_APP_ID.toLowerCase(),
+          authorityHost: s.SECURE_WEBHOOK_AUTHORITY_HOST,
+          v1IssuerHost: s.SECURE_WEBHOOK_V1_ISSUER_HOST,
+        }
+      : undefined,
   };
 }
 

@@ -1,3 +1,5 @@
+import { describeError } from './redact.js';
+
 /**
  * The few error classes of alert-capture. Each has a reason to exist: the HTTP adapter maps
  * {@link RequestError} to its status, {@link ConfigError} stops the app with every bad setting named,
@@ -30,7 +32,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Normalises anything caught into a message that is safe to log. */
+/** Normalises anything caught into a message that is safe to log or store (redacted, see `src/redact.ts`). */
 export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return describeError(e);
 }

@@ -1,6 +1,9 @@
+import { describeError, redact } from './redact.js';
+
 /**
  * The narrow logger the core takes instead of an `InvocationContext`. Messages must never carry keys,
- * tokens, SAS query strings or whole payloads: use {@link redact} on anything that may hold a URL.
+ * tokens, SAS query strings or whole payloads; the adapters ({@link loggerOf}, {@link redactingLogger}) redact
+ * every line anyway.
  */
 export interface Logger {
   info(message: string, ...args: unknown[]): void;
@@ -11,21 +14,7 @@ export interface Logger {
 /** A logger that drops everything (tests, benchmarks). */
 export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
 
-const SECRET_QUERY =
-  /([?&](?:sig|code|se|sp|sv|skoid|sktid|skt|ske|sks|skv|st|spr|srt|ss|sr|token|access_token|api-key|key)=)[^&#\s"']+/gi;
-const BEARER = /(Bearer\s+)[A-Za-z0-9\-._~+/]+=*/g;
-const ACCOUNT_KEY = /(AccountKey=)[^;"'\s]+/gi;
-
-/** Replaces secrets in a string (SAS signatures, function keys, bearer tokens, account keys) with `***`. */
-export function redact(text: string): string {
-  return text.replace(SECRET_QUERY, '$1***').replace(BEARER, '$1***').replace(ACCOUNT_KEY, '$1***');
-}
-
-/** Returns `url` with its query string and fragment removed: safe to log or to notify. */
-export function stripQuery(url: string): string {
-  const i = url.search(/[?#]/);
-  return i === -1 ? url : url.slice(0, i);
-}
+export { redact, stripQuery } from './redact.js';
 
 /** Adapts anything with the host's `log`/`warn`/`error` (an `InvocationContext`) to the core's narrow logger. */
 export function loggerOf(context: {
@@ -33,5 +22,22 @@ export function loggerOf(context: {
   warn(...args: unknown[]): void;
   error(...args: unknown[]): void;
 }): Logger {
-  return { info: (m) => context.log(m), warn: (m) => context.warn(m), error: (m) => context.error(m) };
+  return redactingLogger({
+    info: (m) => context.log(m),
+    warn: (m) => context.warn(m),
+    error: (m) => context.error(m),
+  });
+}
+
+/**
+ * Wraps a logger so that every line it writes, and every extra argument, goes through {@link redact} first:
+ * the sink redacts, so no call site can forget.
+ */
+export function redactingLogger(logger: Logger): Logger {
+  const clean = (args: unknown[]) => args.map((a) => (typeof a === 'string' ? redact(a) : describeError(a)));
+  return {
+    info: (m, ...args) => logger.info(redact(m), ...clean(args)),
+    warn: (m, ...args) => logger.warn(redact(m), ...clean(args)),
+    error: (m, ...args) => logger.error(redact(m), ...clean(args)),
+  };
 }

@@ -18,8 +18,6 @@ param captureStorageRoleGuid string
 
 // Storage Blob Data Owner: host state and keys, and the Flex deployment container.
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-// Storage Queue Data Contributor: the Functions host's own queues (Flex with identity-based AzureWebJobsStorage).
-var storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 // Storage Table Data Contributor: the capture ledger table.
 var storageTableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 // Monitoring Metrics Publisher: Entra ID-authenticated telemetry to Application Insights.
@@ -28,9 +26,10 @@ var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
 // user-delegation SAS link) with its identity, never with the account key.
 var storageBlobDataReaderRoleId = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 
+// No queue role: the app has only HTTP and timer triggers, and the host uses blobs (keys, timer leases) only;
+// queues are needed for blob or queue triggers, which the app does not have.
 var appStorageRoleIds = [
   storageBlobDataOwnerRoleId
-  storageQueueDataContributorRoleId
   storageTableDataContributorRoleId
 ]
 

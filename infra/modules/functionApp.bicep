@@ -47,6 +47,12 @@ param armEndpoint string
 @description('Name of the ledger table (LEDGER_TABLE_NAME).')
 param ledgerTableName string
 
+@description('Storage DNS suffix of this cloud, environment().suffixes.storage (STORAGE_ENDPOINT_SUFFIX): capture files are read only there.')
+param storageEndpointSuffix string
+
+@description('Resource group of the regional Network Watchers, the one the operator role is assigned on (NETWORK_WATCHER_RESOURCE_GROUP).')
+param networkWatcherResourceGroupName string
+
 @description('Install the Network Watcher agent on VMs that lack it (AUTO_INSTALL_AGENT).')
 param autoInstallAgent bool
 
@@ -185,6 +191,14 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'LEDGER_TABLE_NAME'
           value: ledgerTableName
+        }
+        {
+          name: 'STORAGE_ENDPOINT_SUFFIX'
+          value: storageEndpointSuffix
+        }
+        {
+          name: 'NETWORK_WATCHER_RESOURCE_GROUP'
+          value: networkWatcherResourceGroupName
         }
         {
           name: 'AUTO_INSTALL_AGENT'

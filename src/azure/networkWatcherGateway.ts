@@ -43,6 +43,11 @@ export interface NetworkWatcherGatewayOptions {
   maxRetries?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /**
+   * Resource group of the regional watchers when listing them is not allowed (`NETWORK_WATCHER_RESOURCE_GROUP`, set
+   * by the Bicep from the same parameter its role assignments use). Default Azure's `NetworkWatcherRG`.
+   */
+  networkWatcherResourceGroup?: string;
 }
 
 /** Options carrying an abort signal (the caller's time budget). */
@@ -237,7 +242,7 @@ export class NetworkWatcherGateway {
     if (!watcher && this.listForbidden.has(sub)) {
       try {
         const w = await this.network(subscriptionId).networkWatchers.get(
-          'NetworkWatcherRG',
+          this.options.networkWatcherResourceGroup ?? 'NetworkWatcherRG',
           `NetworkWatcher_${region}`,
           {
             abortSignal: options.abortSignal,

@@ -33,8 +33,6 @@ export interface CaptureFilesOptions {
 export class CaptureFiles {
   private readonly service: BlobServiceClient | undefined;
   private readonly now: () => number;
-  /** Lower-cased name of the capture storage account (the last segment of `CAPTURE_STORAGE_ACCOUNT_ID`). */
-  private readonly accountName: string;
 
   constructor(
     private readonly config: Config,
@@ -45,7 +43,6 @@ export class CaptureFiles {
       ? BlobServiceClient.fromConnectionString(config.captureStorageConnectionString)
       : undefined;
     this.now = options.now ?? Date.now;
-    this.accountName = (config.captureStorageAccountId.split('/').pop() ?? '').toLowerCase();
   }
 
   /**
@@ -96,34 +93,117 @@ export class CaptureFiles {
   }
 
   /**
-   * The blob of a storage path, only inside the configured capture account's `network-watcher-logs` container:
-   * the path comes from ARM and is never trusted to send our identity's token, or sign a link, anywhere else.
-   * Locally it is reached through the connection string's account, in Azure by URL with the identity.
+   * The blob of a storage path, only inside the configured capture account's `network-watcher-logs` container
+   * (see {@link resolveCaptureFile}): the path comes from ARM and is never trusted to send our identity's token,
+   * or sign a link, anywhere else. Locally it is reached through the connection string's account, in Azure by a
+   * URL built from the configured account, with the identity.
    */
   private blob(storagePath: string): BlobClient | undefined {
-    let url: URL;
-    try {
-      url = new URL(storagePath);
-    } catch {
-      return undefined;
-    }
-    const path = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    if (this.service) {
-      // Azurite's paths start with the account name; Azure's with the container.
-      if (path[0] === this.service.accountName) path.shift();
-    } else if (
-      url.protocol !== 'https:' ||
-      !url.hostname.toLowerCase().startsWith(`${this.accountName}.blob.`)
-    ) {
-      return undefined;
-    }
-    const [container, ...name] = path;
-    if (container !== CAPTURE_CONTAINER || name.length === 0 || name.includes('..')) return undefined;
+    const file = resolveCaptureFile(this.config, storagePath);
+    if (!file.ok) return undefined;
     return this.service
-      ? this.service.getContainerClient(container).getBlobClient(name.join('/'))
-      : new BlobClient(
-          `${url.origin}/${container}/${name.map(encodeURIComponent).join('/')}`,
-          this.credential,
-        );
+      ? this.service.getContainerClient(CAPTURE_CONTAINER).getBlobClient(file.blobName)
+      : new BlobClient(file.url, this.credential);
   }
+}
+
+/** Where a capture file is, once {@link resolveCaptureFile} accepted its storage path. */
+export type ResolvedCaptureFile =
+  | {
+      ok: true;
+      /** Built from the configured account, never from ARM's host. */ url: string;
+      blobName: string;
+    }
+  | { ok: false; /** Plain words for the message and the ledger. */ reason: string };
+
+/** The words a refused storage path is notified with. */
+export const OUTSIDE_CAPTURE_ACCOUNT = 'capture file outside the capture account';
+
+/**
+ * Checks a storage path from ARM against the capture account: exactly
+ * `https://<CAPTURE_STORAGE_ACCOUNT_ID's name>.blob.<STORAGE_ENDPOINT_SUFFIX>/network-watcher-logs/<blob>`, the
+ * host compared whole (a prefix such as `<account>.blob.attacker.example` is refused), no port, no user info, and
+ * a blob path without empty, `.` or `..` segments or encoded slashes. Locally (`CAPTURE_STORAGE_CONNECTION_STRING`)
+ * the host must be the connection string's blob endpoint instead (Azurite's paths start with the account name).
+ *
+ * Why: the `storagePath` of a capture is writable by anyone with packet-capture write, and our capture names are
+ * computable, so a planted capture could otherwise make the poller send `Authorization: Bearer <token>` to a host
+ * of the attacker's choice. The URL the poller reads is rebuilt from the configured account; only the blob path
+ * is taken from ARM.
+ */
+export function resolveCaptureFile(
+  config: Pick<
+    Config,
+    'captureStorageAccountId' | 'captureStorageConnectionString' | 'storageEndpointSuffix'
+  >,
+  storagePath: string,
+): ResolvedCaptureFile {
+  const refuse = { ok: false, reason: OUTSIDE_CAPTURE_ACCOUNT } as const;
+  let url: URL;
+  try {
+    url = new URL(storagePath);
+  } catch {
+    return refuse;
+  }
+  if (url.username !== '' || url.password !== '') return refuse;
+  const accountName = (config.captureStorageAccountId.split('/').pop() ?? '').toLowerCase();
+  // The raw path: `new URL` already resolved literal dot segments, encoded ones are checked below.
+  const raw = url.pathname.split('/').slice(1);
+  if (config.captureStorageConnectionString) {
+    const endpoint = new URL(
+      BlobServiceClient.fromConnectionString(config.captureStorageConnectionString).url,
+    );
+    if (url.protocol !== endpoint.protocol || url.host.toLowerCase() !== endpoint.host.toLowerCase())
+      return refuse;
+    const account = endpoint.pathname.split('/').filter(Boolean)[0];
+    if (account !== undefined) {
+      if (raw[0] !== account) return refuse;
+      raw.shift();
+    }
+  } else if (
+    url.protocol !== 'https:' ||
+    url.port !== '' ||
+    url.hostname.toLowerCase() !== `${accountName}.blob.${config.storageEndpointSuffix.toLowerCase()}`
+  ) {
+    return refuse;
+  }
+  const [container, ...name] = raw;
+  if (container !== CAPTURE_CONTAINER || name.length === 0) return refuse;
+  const segments: string[] = [];
+  for (const encoded of name) {
+    let segment: string;
+    try {
+      segment = decodeURIComponent(encoded);
+    } catch {
+      return refuse;
+    }
+    // eslint-disable-next-line no-control-regex
+    if (segment === '' || segment === '.' || segment === '..' || /[/\\\u0000-\u001f]/.test(segment))
+      return refuse;
+    segments.push(segment);
+  }
+  const blobName = segments.join('/');
+  return {
+    ok: true,
+    blobName,
+    url: `https://${accountName}.blob.${config.storageEndpointSuffix}/${CAPTURE_CONTAINER}/${segments.map(encodeURIComponent).join('/')}`,
+  };
+}
+
+/**
+ * Undefined when `storagePath` is a capture file of the capture account; else the reason a record fails with,
+ * in plain words, naming the foreign host (never the path or a query string).
+ */
+export function outsideCaptureAccount(
+  config: Parameters<typeof resolveCaptureFile>[0],
+  storagePath: string,
+): string | undefined {
+  if (resolveCaptureFile(config, storagePath).ok) return undefined;
+  let host = '';
+  try {
+    host = new URL(storagePath).host;
+  } catch {
+    // Not a URL: the reason says so without a host.
+  }
+  return host ? `${OUTSIDE_CAPTURE_ACCOUNT} (its storage path is on ${host})` : OUTSIDE_CAPTURE_ACCOUNT;
 }

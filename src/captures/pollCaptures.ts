@@ -11,7 +11,7 @@ import {
 } from '../notify/deliverNotification.js';
 import { describeCaptureError } from '../notify/describeCapture.js';
 import type { CaptureSummary } from '../pcap/types.js';
-import type { CaptureFiles } from './CaptureFiles.js';
+import { outsideCaptureAccount, type CaptureFiles } from './CaptureFiles.js';
 import { describeArmError, recordSettings, startCapture, type CaptureDeps } from './startCapture.js';
 
 /** What the poller needs besides the orchestration's deps. */
@@ -191,21 +191,24 @@ async function followRunning(
   if (captureStatus === 'Stopped' || captureStatus === 'Error') {
     const resource = await deps.gateway.getCapture(watcher, name).catch(() => undefined);
     const errors = status.packetCaptureError ?? [];
+    const storagePath = resource?.storageLocation?.storagePath
+      ? stripQuery(resource.storageLocation.storagePath)
+      : undefined;
+    // A storage path anyone with packet-capture write can set: never read (nor trusted) outside our account.
+    const outside = storagePath === undefined ? undefined : outsideCaptureAccount(deps.config, storagePath);
     return deps.ledger.transition(record, {
-      state: captureStatus === 'Error' ? 'failed' : 'finished',
+      state: captureStatus === 'Error' || outside ? 'failed' : 'finished',
       captureStatus,
       stopReason: status.stopReason,
       // Network Watcher's own start time, when it says: the PUT is only when we asked.
       ...(status.captureStartTime ? { startedAt: status.captureStartTime.toISOString() } : {}),
       captureErrors: errors,
       endedAt: new Date(now).toISOString(),
-      storagePath: resource?.storageLocation?.storagePath
-        ? stripQuery(resource.storageLocation.storagePath)
-        : undefined,
+      storagePath,
       reason:
         captureStatus === 'Error'
           ? `the capture failed: ${errors.map(describeCaptureError).join('; ') || 'Network Watcher gave no error'}`
-          : undefined,
+          : outside,
       nextAttemptAt: undefined,
     });
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TABLE_STRING_MAX_CHARS, sha256Hex, splitText, truncateText } from './tableText.js';
+import { redact, stripQuery } from '../redact.js';
 
 /**
  * The ledger's record of one capture attempt, and how it is stored as an Azure Table entity.
@@ -240,13 +241,16 @@ export function toCaptureEntity(record: Omit<CaptureRecord, 'etag'>): CaptureEnt
   };
   for (const field of TEXT_FIELDS) {
     const value = record[field];
-    if (value !== undefined) entity[field] = truncateText(value, RECORD_TEXT_MAX_CHARS);
+    if (value !== undefined) entity[field] = truncateText(storedText(field, value), RECORD_TEXT_MAX_CHARS);
   }
   if (record.settingsJson !== undefined) {
     entity.settingsJson = truncateText(record.settingsJson, TABLE_STRING_MAX_CHARS);
   }
   if (record.captureErrors !== undefined) {
-    entity.captureErrors = truncateText(JSON.stringify(record.captureErrors), RECORD_TEXT_MAX_CHARS);
+    entity.captureErrors = truncateText(
+      JSON.stringify(record.captureErrors.map(redact)),
+      RECORD_TEXT_MAX_CHARS,
+    );
   }
   if (record.summaryJson !== undefined) {
     const chunks = splitText(record.summaryJson, SUMMARY_CHUNK_CHARS, SUMMARY_MAX_CHUNKS) ?? [
@@ -256,6 +260,16 @@ export function toCaptureEntity(record: Omit<CaptureRecord, 'etag'>): CaptureEnt
     chunks.forEach((chunk, i) => (entity[`summaryJson${i}`] = chunk));
   }
   return entity;
+}
+
+/**
+ * Free text written to the ledger goes through the one redaction (`src/redact.ts`) here, where every record is
+ * serialised, so no caller can store an SDK message with a SAS, key or token in it; a storage path loses its
+ * query string.
+ */
+function storedText(field: (typeof TEXT_FIELDS)[number], value: string): string {
+  if (field === 'storagePath') return stripQuery(value);
+  return field === 'lastError' || field === 'reason' || field === 'note' ? redact(value) : value;
 }
 
 const optionalText = z.string().optional();

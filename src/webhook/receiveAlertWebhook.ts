@@ -1,6 +1,7 @@
 import { errorMessage, RequestError } from '../errors.js';
 import type { CaptureDeps } from '../captures/startCapture.js';
 import type { Logger } from '../logger.js';
+import { redact } from '../redact.js';
 import { handleAlert, ledgerUnavailable, type WebhookBody } from './handleAlert.js';
 import { readJsonBody, type IncomingAlertRequest } from './readBody.js';
 import type { EntraTokenVerifier } from './verifyEntraToken.js';
@@ -47,14 +48,18 @@ export async function receiveAlertWebhook(
     const body = await readJsonBody(request);
     await ledgerReady(ready);
     const answer = await handleAlert(body, resolved);
-    return { status: answer.status, headers: { 'content-type': 'application/json' }, jsonBody: answer.body };
+    // The answer's reason may quote an ARM failure: the caller sees it through the one redaction too.
+    const jsonBody = answer.body.reason
+      ? { ...answer.body, reason: redact(answer.body.reason) }
+      : answer.body;
+    return { status: answer.status, headers: { 'content-type': 'application/json' }, jsonBody };
   } catch (e) {
     if (e instanceof RequestError) {
       return {
         status: e.status,
         headers: { 'content-type': 'application/json', ...(e.headers ?? {}) },
         jsonBody: {
-          error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) },
+          error: { code: e.code, message: redact(e.message), ...(e.details ? { details: e.details } : {}) },
         },
       };
     }

@@ -55,8 +55,20 @@ export interface StartFunctionHostOptions {
   entryPoints: string[];
   /** Port on 127.0.0.1. Default 0 (a free port). */
   port?: number;
-  /** The function key callers must present. Default: 43 random url-safe characters. */
+  /**
+   * The function key of every HTTP function (its `default` key): it calls `function`-level functions only.
+   * Default: 43 random url-safe characters.
+   */
   functionKey?: string;
+  /** The host's `default` key: calls any `function`-level function, never `admin`. Default random. */
+  hostKey?: string;
+  /** The master key (`_master`): the only key for `admin`-level functions and `/admin/*`. Default random. */
+  masterKey?: string;
+  /**
+   * How long an HTTP response may take before the caller gets a 502 (the handler goes on running): 230 s in Azure,
+   * the front end's idle timeout, whatever `functionTimeout` says. Default 230 000, on {@link StartFunctionHostOptions.clock}.
+   */
+  httpResponseTimeLimitInMs?: number;
   /** Fire timer triggers on their NCRONTAB schedule. Default true. */
   enableTimers?: boolean;
   /** Largest request body accepted before the handler sees it (the Functions host's limit is 100 MB). Default 100 MB. */
@@ -86,6 +98,8 @@ export interface FunctionHost {
   /** `http://127.0.0.1:<port>` */
   url: string;
   functionKey: string;
+  hostKey: string;
+  masterKey: string;
   functions: HostedFunction[];
   /**
    * Runs a timer function once now (what the host's admin endpoint does) and resolves when the handler finished.
@@ -108,6 +122,12 @@ export class FunctionHostError extends Error {
 const { HttpRequest, HttpResponse, InvocationContext } = azureFunctions;
 
 const DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024;
+/**
+ * "Regardless of the function app timeout setting, 230 seconds is the maximum amount of time that an HTTP triggered
+ * function can take to respond to a request" (https://learn.microsoft.com/azure/azure-functions/functions-scale#timeout),
+ * answered by the front end with a 502 (https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger#limits).
+ */
+const HTTP_RESPONSE_TIME_LIMIT_IN_MS = 230_000;
 const ROUTE_PREFIX = 'api';
 
 interface HttpFunction {
@@ -149,6 +169,11 @@ export async function startFunctionHost(options: StartFunctionHostOptions): Prom
   const log = options.log ?? (() => {});
   const clock = options.clock ?? systemClock;
   const functionKey = options.functionKey ?? randomBytes(32).toString('base64url');
+  const hostKey = options.hostKey ?? randomBytes(32).toString('base64url');
+  const masterKey = options.masterKey ?? randomBytes(32).toString('base64url');
+  if (new Set([functionKey, hostKey, masterKey]).size !== 3)
+    throw new FunctionHostError('the function, host and master keys must differ');
+  const responseLimitInMs = options.httpResponseTimeLimitInMs ?? HTTP_RESPONSE_TIME_LIMIT_IN_MS;
   const maxBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   setSystemLog((level, message) => log(`[host] ${level}: ${redact(message)}`));
 
@@ -161,9 +186,23 @@ export async function startFunctionHost(options: StartFunctionHostOptions): Prom
   }
   const httpFunctions = hosted.filter((f): f is HttpFunction => f.kind === 'http');
   const timerFunctions = hosted.filter((f): f is TimerFunction => f.kind === 'timer');
-  const keyDigest = digest(functionKey);
-  const hasKey = (candidate: string | undefined): boolean =>
-    candidate !== undefined && timingSafeEqual(digest(candidate), keyDigest);
+  // The levels a key grants, as the host's secret manager resolves them: master > host (default) > function.
+  const keyDigests = { function: digest(functionKey), host: digest(hostKey), master: digest(masterKey) };
+  const keyLevel = (candidate: string | undefined): 'function' | 'host' | 'master' | undefined => {
+    if (candidate === undefined || candidate === '') return undefined;
+    const d = digest(candidate);
+    let level: 'function' | 'host' | 'master' | undefined;
+    // Every digest is compared (no early exit), in constant time.
+    for (const name of ['function', 'host', 'master'] as const)
+      if (timingSafeEqual(d, keyDigests[name])) level = name;
+    return level;
+  };
+  /** Whether a key may call a function of `authLevel` (https://learn.microsoft.com/azure/azure-functions/function-keys-how-to#authorization-scopes-function-level). */
+  const allowed = (authLevel: string, key: string | undefined): boolean => {
+    if (authLevel === 'anonymous') return true;
+    const level = keyLevel(key);
+    return authLevel === 'admin' ? level === 'master' : level !== undefined;
+  };
 
   let baseUrl = '';
   const server: Server = createServer((req, res) => {
@@ -182,17 +221,22 @@ export async function startFunctionHost(options: StartFunctionHostOptions): Prom
     // A leading '//' would make URL() read the first segment as a host name.
     const url = new URL((req.url ?? '/').replace(/^\/{2,}/, '/'), baseUrl);
     const method = (req.method ?? 'GET').toUpperCase();
-    const key = url.searchParams.get('code') ?? headerValue(req, 'x-functions-key');
+    // The header wins over ?code= when both are there, as the host's AuthenticationLevelHandler reads them
+    // ("header takes precedence"): Azure/azure-functions-host,
+    // src/WebJobs.Script.WebHost/Security/Authentication/Keys/AuthenticationLevelHandler.cs.
+    const key = headerValue(req, 'x-functions-key') ?? url.searchParams.get('code') ?? undefined;
     const done = (status: number, name?: string): void =>
       log(
         `${method} ${url.pathname} -> ${status}${name ? ` (${name})` : ''} in ${Math.round(performance.now() - startedAt)} ms`,
       );
 
-    const admin = /^\/admin\/functions\/([^/]+)\/?$/i.exec(url.pathname);
-    if (admin) {
-      const name = decodeURIComponent(admin[1] ?? '');
-      const fn = timerFunctions.find((f) => f.name.toLowerCase() === name.toLowerCase());
-      const status = !hasKey(key) ? 401 : method !== 'POST' ? 405 : fn ? 202 : 404;
+    // Every /admin/* endpoint takes the master key only ("Call an admin endpoint: Host (master only)",
+    // https://learn.microsoft.com/azure/azure-functions/security-concepts#function-access-keys).
+    if (/^\/admin(\/|$)/i.test(url.pathname)) {
+      const admin = /^\/admin\/functions\/([^/]+)\/?$/i.exec(url.pathname);
+      const name = decodeURIComponent(admin?.[1] ?? '');
+      const fn = admin ? timerFunctions.find((f) => f.name.toLowerCase() === name.toLowerCase()) : undefined;
+      const status = keyLevel(key) !== 'master' ? 401 : method !== 'POST' || !fn ? 404 : 202;
       req.resume();
       res.writeHead(status).end();
       done(status);
@@ -212,13 +256,14 @@ export async function startFunctionHost(options: StartFunctionHostOptions): Prom
     }
     const match = candidates.find((c) => c.fn.methods.includes(method));
     if (!match) {
+      // The host's routes carry the method as a constraint, so another method matches no route: 404, not 405
+      // (Azure/azure-functions-host#10098).
       req.resume();
-      const allow = [...new Set(candidates.flatMap((c) => c.fn.methods))].join(', ');
-      res.writeHead(405, { allow }).end();
-      return done(405);
+      res.writeHead(404).end();
+      return done(404);
     }
     const { fn, params } = match;
-    if (fn.authLevel !== 'anonymous' && !hasKey(key)) {
+    if (!allowed(fn.authLevel, key)) {
       req.resume();
       res.writeHead(401).end();
       return done(401, fn.name);
@@ -237,10 +282,26 @@ export async function startFunctionHost(options: StartFunctionHostOptions): Prom
       ...(body.length > 0 ? { body: { bytes: body } } : {}),
     });
     const { context, invocationId } = makeContext(fn, log);
-    const result = await invoke(fn, [request, context], invocationId, log);
-    const response = await toNodeResponse(result);
-    res.writeHead(response.status, response.headers).end(response.body);
-    done(response.status, fn.name);
+    let timedOut = false;
+    const limit = clock.setTimer(() => {
+      // The front end gives up; the handler goes on running, its answer is dropped.
+      timedOut = true;
+      if (!res.headersSent) res.writeHead(502).end();
+      log(`[host] ${fn.name}: no response within ${responseLimitInMs} ms, the caller got 502`);
+      done(502, fn.name);
+    }, responseLimitInMs);
+    try {
+      const result = await invoke(fn, [request, context], invocationId, log);
+      if (timedOut) return;
+      const response = await toNodeResponse(result);
+      res.writeHead(response.status, response.headers).end(response.body);
+      done(response.status, fn.name);
+    } catch (e) {
+      if (timedOut) return;
+      throw e;
+    } finally {
+      limit.cancel();
+    }
   }
 
   async function runTimer(
@@ -323,6 +384,8 @@ export async function startFunctionHost(options: StartFunctionHostOptions): Prom
   return {
     url: baseUrl,
     functionKey,
+    hostKey,
+    masterKey,
     functions,
     invokeTimer,
     async stop() {

@@ -98,11 +98,13 @@ async function main(): Promise<void> {
   if (settingsFromStdin) await readSettingsFromStdin();
   await preloaded;
   const key = process.env.FUNCTION_HOST_KEY;
+  const masterKey = process.env.FUNCTION_HOST_MASTER_KEY;
   const host = await startFunctionHost({
     entryPoints: entries,
     port,
     enableTimers: timers,
     ...(key ? { functionKey: key } : {}),
+    ...(masterKey ? { masterKey } : {}),
     log: (line) => console.log(line),
   });
   running.host = host;

@@ -60,6 +60,8 @@ export interface AppHarness {
 export interface StartAppHarnessOptions {
   settings?: Record<string, string>;
   emulator?: EmulatorOptions;
+  /** Receives every line the app logs (its logger and the functions' `InvocationContext`). Default: dropped. */
+  log?: (line: string) => void;
 }
 
 /**
@@ -92,14 +94,19 @@ export async function startAppHarness(options: StartAppHarnessOptions = {}): Pro
       ...options.settings,
       ...overrides,
     };
-    ctx = createAppContext(settings, { credential, logger: silentLogger, now });
+    const logger = options.log ? { info: options.log, warn: options.log, error: options.log } : silentLogger;
+    ctx = createAppContext(settings, { credential, logger, now });
   };
   build();
 
   const webhook = createAlertWebhookHandler(() => ctx);
   const poller = createCapturePollerHandler(() => ctx);
   const invocation = (functionName: string) =>
-    new InvocationContext({ invocationId: randomUUID(), functionName, logHandler: () => {} });
+    new InvocationContext({
+      invocationId: randomUUID(),
+      functionName,
+      logHandler: (_level, ...args) => options.log?.(args.map(String).join(' ')),
+    });
 
   return {
     emulator,

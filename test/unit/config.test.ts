@@ -148,3 +148,74 @@ describe('loopback notification URLs', () => {
     ).toContain('NOTIFY_WEBHOOK_URL');
   });
 });
+
+describe('issue 10 settings: storage suffix, watcher resource group, ledger table, secure webhook', () => {
+  it('defaults to the public cloud and NetworkWatcherRG, and takes a sovereign cloud and another group', () => {
+    const defaults = loadConfig(minimal);
+    expect(defaults.storageEndpointSuffix).toBe('core.windows.net');
+    expect(defaults.networkWatcherResourceGroup).toBe('NetworkWatcherRG');
+    const china = loadConfig({
+      ...minimal,
+      STORAGE_ENDPOINT_SUFFIX: 'core.chinacloudapi.cn',
+      NETWORK_WATCHER_RESOURCE_GROUP: 'nw-rg',
+    });
+    expect(china.storageEndpointSuffix).toBe('core.chinacloudapi.cn');
+    expect(china.networkWatcherResourceGroup).toBe('nw-rg');
+  });
+
+  it('refuses a storage suffix that is not a DNS suffix and a resource group ending in a dot', () => {
+    const problems = problemsOf({
+      ...minimal,
+      STORAGE_ENDPOINT_SUFFIX: 'attacker.example/x',
+      NETWORK_WATCHER_RESOURCE_GROUP: 'rg.',
+    }).join('\n');
+    expect(problems).toContain('STORAGE_ENDPOINT_SUFFIX');
+    expect(problems).toContain('NETWORK_WATCHER_RESOURCE_GROUP');
+  });
+
+  it('refuses the reserved table name "tables"', () => {
+    expect(problemsOf({ ...minimal, LEDGER_TABLE_NAME: 'Tables' }).join()).toMatch(
+      /LEDGER_TABLE_NAME.*tables/,
+    );
+  });
+
+  it('needs an audience or a client id with the tenant, and takes the documented defaults', () => {
+    expect(
+      problemsOf({ ...minimal, SECURE_WEBHOOK_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47' }).join(),
+    ).toContain('SECURE_WEBHOOK_AUDIENCE');
+    expect(
+      problemsOf({ ...minimal, SECURE_WEBHOOK_CLIENT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47' }).join(),
+    ).toContain('SECURE_WEBHOOK_TENANT_ID');
+    const config = loadConfig({
+      ...minimal,
+      SECURE_WEBHOOK_TENANT_ID: '72F988BF-86F1-41AF-91AB-2D7CD011DB47',
+      SECURE_WEBHOOK_CLIENT_ID: '99999999-8888-7777-6666-555555555555',
+    });
+    expect(config.secureWebhook).toEqual({
+      tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      audiences: ['99999999-8888-7777-6666-555555555555'],
+      requiredRole: 'ActionGroupsSecureWebhook',
+      callerAppId: '461e8683-5575-4561-ac7f-899cc907d62a',
+      authorityHost: 'https://login.microsoftonline.com',
+      v1IssuerHost: 'https://sts.windows.net',
+    });
+  });
+
+  it('takes an https authority host (or loopback http) without a path', () => {
+    const base = {
+      ...minimal,
+      SECURE_WEBHOOK_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      SECURE_WEBHOOK_AUDIENCE: 'api://x',
+    };
+    expect(
+      loadConfig({ ...base, SECURE_WEBHOOK_AUTHORITY_HOST: 'https://login.chinacloudapi.cn/' }).secureWebhook
+        ?.authorityHost,
+    ).toBe('https://login.chinacloudapi.cn');
+    expect(problemsOf({ ...base, SECURE_WEBHOOK_AUTHORITY_HOST: 'http://login.example' }).join()).toContain(
+      'SECURE_WEBHOOK_AUTHORITY_HOST',
+    );
+    expect(
+      problemsOf({ ...base, SECURE_WEBHOOK_AUTHORITY_HOST: 'https://login.example/tenant' }).join(),
+    ).toContain('SECURE_WEBHOOK_AUTHORITY_HOST');
+  });
+});

@@ -9,6 +9,8 @@ import { createManualClock, type ManualClock } from '../../runner/manualClock.js
 const { HttpRequest, InvocationContext } = azureFunctions;
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/runnerApp');
 const KEY = 'test-function-key-0123456789abcdefghijklmnop';
+const HOST_KEY = 'test-host-key-0123456789abcdefghijklmnopqrs';
+const MASTER_KEY = 'test-master-key-0123456789abcdefghijklmnopq';
 // 2030-01-01T12:00:01Z: one second after a */5 occurrence.
 const START = Date.UTC(2030, 0, 1, 12, 0, 1);
 
@@ -19,8 +21,10 @@ const lines: string[] = [];
 beforeAll(async () => {
   clock = createManualClock(START);
   host = await startFunctionHost({
-    entryPoints: ['echo.ts', 'hello.ts', 'tick.ts'].map((f) => path.join(fixtures, f)),
+    entryPoints: ['echo.ts', 'hello.ts', 'tick.ts', 'slow.ts'].map((f) => path.join(fixtures, f)),
     functionKey: KEY,
+    hostKey: HOST_KEY,
+    masterKey: MASTER_KEY,
     maxRequestBodyBytes: 64 * 1024,
     clock,
     log: (line) => lines.push(line),
@@ -48,6 +52,8 @@ describe('registrations', () => {
       { name: 'hello', trigger: 'http', route: 'hello', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'boom', trigger: 'http', route: 'boom', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'tick', trigger: 'timer', schedule: '*/5 * * * * *' },
+      { name: 'slow', trigger: 'http', route: 'slow', methods: ['GET'], authLevel: 'anonymous' },
+      { name: 'adminOnly', trigger: 'http', route: 'adminOnly', methods: ['GET'], authLevel: 'admin' },
     ]);
   });
 
@@ -85,6 +91,37 @@ describe('function keys', () => {
       headers: { 'x-functions-key': KEY, 'content-type': 'application/json' },
     });
     expect(res.status).toBe(201);
+  });
+
+  it('accepts the host key and the master key for a function-level function', async () => {
+    expect((await post(`/api/echo?code=${HOST_KEY}`)).status).toBe(201);
+    expect((await post('/api/echo', { headers: { 'x-functions-key': MASTER_KEY } })).status).toBe(201);
+  });
+
+  it('calls an admin-level function with the master key only', async () => {
+    for (const key of [KEY, HOST_KEY]) {
+      expect((await fetch(`${host.url}/api/adminOnly`, { headers: { 'x-functions-key': key } })).status).toBe(
+        401,
+      );
+    }
+    expect(
+      (await fetch(`${host.url}/api/adminOnly`, { headers: { 'x-functions-key': MASTER_KEY } })).status,
+    ).toBe(200);
+  });
+
+  // The host reads x-functions-key first and ?code= only without the header ("header takes precedence"):
+  // Azure/azure-functions-host, src/WebJobs.Script.WebHost/Security/Authentication/Keys/AuthenticationLevelHandler.cs.
+  it('reads the x-functions-key header before ?code=', async () => {
+    const wrongHeader = await post(`/api/echo?code=${KEY}`, { headers: { 'x-functions-key': 'wrong' } });
+    expect(wrongHeader.status).toBe(401);
+    const rightHeader = await post('/api/echo?code=wrong', { headers: { 'x-functions-key': KEY } });
+    expect(rightHeader.status).toBe(201);
+  });
+
+  it('refuses equal keys for different levels', async () => {
+    await expect(
+      startFunctionHost({ entryPoints: [path.join(fixtures, 'hello.ts')], functionKey: KEY, hostKey: KEY }),
+    ).rejects.toThrow(/must differ/);
   });
 
   it('lets an anonymous function through without a key', async () => {
@@ -179,10 +216,11 @@ describe('routing', () => {
     expect(res.status).toBe(404);
   });
 
-  it('answers 405 with Allow for a method the function does not accept', async () => {
+  // The host answers 404, not 405, for a method the route does not take: Azure/azure-functions-host#10098.
+  it('answers 404 for a method the function does not accept, as the host does', async () => {
     const res = await fetch(`${host.url}/api/echo?code=${KEY}`, { method: 'GET' });
-    expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('POST, PUT');
+    expect(res.status).toBe(404);
+    expect(probe.requests).toHaveLength(0);
   });
 });
 
@@ -240,10 +278,10 @@ describe('timers', () => {
     await expect(host.invokeTimer('nope')).rejects.toThrow(/no timer function named "nope"/);
   });
 
-  it('fires a timer through the admin API with the key (202)', async () => {
+  it('fires a timer through the admin API with the master key (202)', async () => {
     const res = await fetch(`${host.url}/admin/functions/tick`, {
       method: 'POST',
-      headers: { 'x-functions-key': KEY, 'content-type': 'application/json' },
+      headers: { 'x-functions-key': MASTER_KEY, 'content-type': 'application/json' },
       body: '{"input":""}',
     });
     expect(res.status).toBe(202);
@@ -257,8 +295,27 @@ describe('timers', () => {
   });
 
   it('answers 404 from the admin API for an unknown function', async () => {
-    const res = await fetch(`${host.url}/admin/functions/nope?code=${KEY}`, { method: 'POST' });
+    const res = await fetch(`${host.url}/admin/functions/nope?code=${MASTER_KEY}`, { method: 'POST' });
     expect(res.status).toBe(404);
+  });
+
+  // "Call an admin endpoint: Host (master only)":
+  // https://learn.microsoft.com/azure/azure-functions/security-concepts#function-access-keys
+  it.each([
+    ['a function key', KEY],
+    ['the host key', HOST_KEY],
+  ])('refuses the admin API with %s (master key only)', async (_what, key) => {
+    const res = await fetch(`${host.url}/admin/functions/tick`, {
+      method: 'POST',
+      headers: { 'x-functions-key': key },
+    });
+    expect(res.status).toBe(401);
+    expect(probe.timerRuns).toHaveLength(0);
+  });
+
+  it('takes the master key for any /admin path, and nothing else', async () => {
+    expect((await fetch(`${host.url}/admin/host/status?code=${KEY}`)).status).toBe(401);
+    expect((await fetch(`${host.url}/admin/host/status?code=${MASTER_KEY}`)).status).toBe(404);
   });
 });
 
@@ -325,5 +382,40 @@ describe('logs', () => {
   it('never contain the function key or a query string', () => {
     expect(lines.length).toBeGreaterThan(10);
     expect(lines.filter((l) => l.includes(KEY) || l.includes('?code') || l.includes('dryRun'))).toEqual([]);
+  });
+});
+
+describe('the 230 s response limit', () => {
+  // "Regardless of the function app timeout setting, 230 seconds is the maximum amount of time that an HTTP
+  // triggered function can take to respond to a request", answered with a 502:
+  // https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger#limits
+  it('answers 502 when the handler has not answered within 230 s, and lets the handler finish', async () => {
+    let release!: () => void;
+    probe.httpGate = new Promise<void>((resolve) => (release = resolve));
+    const pending = fetch(`${host.url}/api/slow`);
+    await vi.waitFor(() => expect(probe.slowStarted).toBe(true));
+    await clock.advance(229_999);
+    const early = await Promise.race([
+      pending.then(() => 'answered'),
+      clock.advance(0).then(() => 'waiting'),
+    ]);
+    expect(early).toBe('waiting');
+    await clock.advance(1);
+    const res = await pending;
+    expect(res.status).toBe(502);
+    release();
+    await vi.waitFor(() => expect(probe.slowFinished).toBe(true));
+  });
+
+  it('answers normally within the limit', async () => {
+    let release!: () => void;
+    probe.httpGate = new Promise<void>((resolve) => (release = resolve));
+    const pending = fetch(`${host.url}/api/slow`);
+    await vi.waitFor(() => expect(probe.slowStarted).toBe(true));
+    await clock.advance(200_000);
+    release();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('late');
   });
 });

@@ -13,6 +13,7 @@ import {
   resources,
 } from './bicepTree.js';
 import type { BicepFile } from './bicepTree.js';
+import { ROLE_ACTIONS } from './roleActions.js';
 
 const CONTRIBUTOR = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
 const OWNER = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
@@ -20,31 +21,14 @@ const OWNER = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
 /** Built-in roles the deployment may use, by GUID. */
 const BUILT_IN_ROLES: Record<string, string> = {
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
-  '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
   '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
   '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1': 'Storage Blob Data Reader',
 };
 
-const OPERATOR_ACTIONS = [
-  'Microsoft.Network/networkWatchers/read',
-  'Microsoft.Network/networkWatchers/packetCaptures/read',
-  'Microsoft.Network/networkWatchers/packetCaptures/write',
-  'Microsoft.Network/networkWatchers/packetCaptures/delete',
-  'Microsoft.Network/networkWatchers/packetCaptures/queryStatus/action',
-  'Microsoft.Network/networkWatchers/packetCaptures/stop/action',
-  'Microsoft.Compute/virtualMachines/read',
-  'Microsoft.Compute/virtualMachines/extensions/read',
-  'Microsoft.Compute/virtualMachineScaleSets/read',
-  'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read',
-];
 const AUTO_INSTALL_ACTION = 'Microsoft.Compute/virtualMachines/extensions/write';
-const STORAGE_ACTIONS = [
-  'Microsoft.Storage/storageAccounts/read',
-  'Microsoft.Storage/storageAccounts/listKeys/action',
-  'Microsoft.Storage/storageAccounts/listServiceSas/action',
-  'Microsoft.Storage/storageAccounts/listAccountSas/action',
-];
+const actionsOf = (role: string) => ROLE_ACTIONS.filter((a) => a.role === role).map((a) => a.action);
+const GATEWAY_SOURCE = readFileSync(join(REPO_ROOT, 'src/azure/networkWatcherGateway.ts'), 'utf8');
 
 let files: BicepFile[];
 const file = (path: string): BicepFile => {
@@ -73,17 +57,51 @@ describe('role definitions', () => {
     });
   };
 
-  it('grant exactly the actions a packet capture needs, across both custom roles', () => {
-    const all = roles().flatMap((r) => r.actions);
-    expect(sorted(all)).toEqual(sorted([...OPERATOR_ACTIONS, AUTO_INSTALL_ACTION, ...STORAGE_ACTIONS]));
+  it('grant exactly the listed actions, each with the call that needs it, across the three custom roles', () => {
+    expect(sorted(roles().flatMap((r) => r.actions))).toEqual(sorted(ROLE_ACTIONS.map((a) => a.action)));
     expect(roles().flatMap((r) => r.other)).toEqual([]);
+    for (const role of ['captureOperatorRole', 'captureOperationsRole', 'captureStorageRole']) {
+      expect(sorted(roles().find((r) => r.symbol === role)?.actions ?? []), role).toEqual(
+        sorted(actionsOf(role)),
+      );
+    }
+  });
+
+  it("grant nothing the code does not call: each action's call is in the gateway", () => {
+    for (const a of ROLE_ACTIONS.filter((x) => x.source)) {
+      expect(GATEWAY_SOURCE, `${a.action}: ${a.call}`).toMatch(a.source as RegExp);
+    }
+    // The scale-set instance read was granted but no call reads an instance: the scale set itself is read.
+    expect(ROLE_ACTIONS.map((a) => a.action)).not.toContain(
+      'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read',
+    );
+  });
+
+  it('let the SDK follow its long-running operations (locations/operations and operationResults)', () => {
+    expect(actionsOf('captureOperationsRole')).toEqual([
+      'Microsoft.Network/locations/operations/read',
+      'Microsoft.Network/locations/operationResults/read',
+      'Microsoft.Compute/locations/operations/read',
+    ]);
+  });
+
+  it('grant the Compute operation read only when autoInstallAgent is on', () => {
+    const f = file(path);
+    const decl = f.root
+      .descendantsOfType('variable_declaration')
+      .find((v) => v.namedChildren[0]?.text === 'operationActions');
+    expect(decl?.text).toMatch(
+      /autoInstallAgent \? concat\(baseOperationActions, autoInstallOperationActions\) : baseOperationActions/,
+    );
+    const holder = f.root
+      .descendantsOfType('variable_declaration')
+      .filter((v) => literalStrings(v).includes('Microsoft.Compute/locations/operations/read'));
+    expect(holder.map((v) => v.namedChildren[0]?.text)).toEqual(['autoInstallOperationActions']);
   });
 
   it('keep the storage key and SAS actions out of the role assigned at the monitored scopes', () => {
     const operator = roles().find((r) => r.symbol === 'captureOperatorRole');
-    const storage = roles().find((r) => r.symbol === 'captureStorageRole');
-    expect(sorted(operator?.actions ?? [])).toEqual(sorted([...OPERATOR_ACTIONS, AUTO_INSTALL_ACTION]));
-    expect(sorted(storage?.actions ?? [])).toEqual(sorted(STORAGE_ACTIONS));
+    expect(operator?.actions.filter((a) => a.startsWith('Microsoft.Storage/'))).toEqual([]);
   });
 
   it('grant extensions/write only when autoInstallAgent is on', () => {
@@ -186,13 +204,16 @@ describe('role assignments', () => {
     const byPath = (p: string) => modules(main).filter((m) => m.path === p);
     const subs = byPath('modules/operatorSubscriptionAssignment.bicep');
     const rgs = byPath('modules/operatorResourceGroupAssignment.bicep');
-    expect(subs).toHaveLength(1);
+    // Once for the operator role, once for the operation reader role.
+    expect(subs).toHaveLength(2);
     expect(rgs).toHaveLength(1);
     const decl = (symbol: string) =>
       main.root.descendantsOfType('module_declaration').find((m) => m.namedChildren[0]?.text === symbol)
         ?.text ?? '';
-    expect(decl(subs[0]!.symbol)).toMatch(/for s in monitoredSubscriptionScopes:/);
-    expect(decl(subs[0]!.symbol)).toMatch(/scope: subscription\(split\(s, '\/'\)\[2\]\)/);
+    const operator = subs.find((m) => m.symbol === 'operatorOnSubscriptions');
+    expect(decl(operator!.symbol)).toMatch(/for s in monitoredSubscriptionScopes:/);
+    expect(decl(operator!.symbol)).toMatch(/scope: subscription\(split\(s, '\/'\)\[2\]\)/);
+    expect(decl(operator!.symbol)).toContain('captureOperatorRoleGuid');
     expect(decl(rgs[0]!.symbol)).toMatch(
       /for s in concat\(monitoredResourceGroupScopes, watcherResourceGroupScopes\):/,
     );
@@ -209,5 +230,33 @@ describe('role assignments', () => {
       .descendantsOfType('parameter_declaration')
       .find((p) => p.namedChildren[0]?.text === 'networkWatcherResourceGroupName');
     expect(param?.text).toContain("'NetworkWatcherRG'");
+  });
+});
+
+describe('the operation reader role', () => {
+  it('is assigned on every monitored subscription, including those monitored only through resource groups', () => {
+    const main = file('infra/main.bicep');
+    const decl =
+      main.root
+        .descendantsOfType('module_declaration')
+        .find((m) => m.namedChildren[0]?.text === 'operationsOnSubscriptions')?.text ?? '';
+    expect(decl).toMatch(/for s in operationSubscriptionScopes:/);
+    expect(decl).toContain('captureOperationsRoleGuid');
+    expect(main.text).toMatch(
+      /var operationSubscriptionScopes = map\(union\(monitoredSubscriptionIds, rgScopeSubscriptionIds\)/,
+    );
+  });
+});
+
+describe('the Network Watcher resource group', () => {
+  it('reaches the app as NETWORK_WATCHER_RESOURCE_GROUP from the parameter the role assignments use', () => {
+    const app = file('infra/modules/functionApp.bicep');
+    expect(app.text).toMatch(
+      /name: 'NETWORK_WATCHER_RESOURCE_GROUP'\s+value: networkWatcherResourceGroupName/,
+    );
+    expect(file('infra/main.bicep').text).toMatch(
+      /networkWatcherResourceGroupName: networkWatcherResourceGroupName/,
+    );
+    expect(GATEWAY_SOURCE).not.toMatch(/^\s*'NetworkWatcherRG',$/m);
   });
 });
