@@ -135,6 +135,7 @@ export interface DnsTally {
   noAnswer: number;
   /** Names by outcome: key word 0 is 3 (NXDOMAIN), 2 (SERVFAIL) or 255 (no answer). */
   names: Tally;
+  /** Servers by failure: `[version, address words, port, rcode]`. */
   servers: Tally;
 }
 
@@ -266,7 +267,7 @@ export class SummaryBuilder {
     servfail: 0,
     noAnswer: 0,
     names: new Tally(2, TALLY_SIZE),
-    servers: new Tally(6, TALLY_SIZE),
+    servers: new Tally(7, TALLY_SIZE),
   };
   private result: CaptureSummary | undefined;
 
@@ -841,6 +842,7 @@ export class SummaryBuilder {
     else this.dns.servfail++;
     this.dnsName(m.rcode, m.name);
     endpointKey(this.dns.servers.key, version, src, sourcePort);
+    this.dns.servers.key[6] = m.rcode;
     this.dns.servers.add();
   }
 

@@ -263,7 +263,9 @@ export function buildSignals(s: SignalInputs): Signal[] {
         (targets.length > 0 ? `, e.g. ${examples(targets)}` : ''),
       count,
       conversations: [],
-      ...(kind !== 'dns-no-answer' ? { sources: dns.servers.top(LISTED, endpointName) } : {}),
+      ...(kind !== 'dns-no-answer'
+        ? { sources: dns.servers.top(LISTED, endpointName, (k) => k[6] === outcome) }
+        : {}),
       targets,
     });
   }
