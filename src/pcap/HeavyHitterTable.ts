@@ -117,7 +117,8 @@ export class HeavyHitterTable {
       this.unlink(slot);
       inherited = this.weights[slot]!;
     }
-    this.keys.set(this.key, slot * this.width);
+    const base = slot * this.width;
+    for (let j = 0; j < this.width; j++) this.keys[base + j] = this.key[j]!;
     this.hashes[slot] = hash;
     this.weights[slot] = inherited;
     this.inherited[slot] = inherited;

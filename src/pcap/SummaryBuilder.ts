@@ -159,22 +159,32 @@ export interface SignalInputs {
   dns: DnsTally;
 }
 
+/**
+ * A Bloom filter of the conversation keys pushed out of the table (three probes, double hashing): a key that comes
+ * back and is not in it was never counted before, so its counts are exact. False positives only mark a
+ * conversation "estimated" that was in fact exact.
+ */
 class EvictedFilter {
   private readonly bits = new Uint32Array(EVICTED_FILTER_BITS / 32);
 
-  private static positions(hash: number): [number, number, number] {
-    let h2 = Math.imul(hash ^ (hash >>> 16), 0x45d9f3b);
-    h2 = (Math.imul(h2 ^ (h2 >>> 16), 0x45d9f3b) ^ (h2 >>> 16)) | 1;
-    const mask = EVICTED_FILTER_BITS - 1;
-    return [hash & mask, (hash + h2) & mask, (hash + 2 * h2) & mask];
+  private static step(hash: number): number {
+    const h = Math.imul(hash ^ (hash >>> 16), 0x45d9f3b);
+    return (Math.imul(h ^ (h >>> 16), 0x45d9f3b) ^ (h >>> 16)) | 1;
   }
 
   add(hash: number): void {
-    for (const p of EvictedFilter.positions(hash)) this.bits[p >>> 5]! |= 1 << (p & 31);
+    const step = EvictedFilter.step(hash);
+    const mask = EVICTED_FILTER_BITS - 1;
+    for (let i = 0, p = hash & mask; i < 3; i++, p = (p + step) & mask) this.bits[p >>> 5]! |= 1 << (p & 31);
   }
 
   mayHave(hash: number): boolean {
-    return EvictedFilter.positions(hash).every((p) => (this.bits[p >>> 5]! & (1 << (p & 31))) !== 0);
+    const step = EvictedFilter.step(hash);
+    const mask = EVICTED_FILTER_BITS - 1;
+    for (let i = 0, p = hash & mask; i < 3; i++, p = (p + step) & mask) {
+      if ((this.bits[p >>> 5]! & (1 << (p & 31))) === 0) return false;
+    }
+    return true;
   }
 }
 
@@ -513,8 +523,16 @@ export class SummaryBuilder {
     }
     // Side A is the sender of this first packet.
     conv.reset(version, proto, sourceIsLow);
-    conv.aAddress.set(src);
-    conv.bAddress.set(dst);
+    const a = conv.aAddress;
+    const b = conv.bAddress;
+    a[0] = src[0]!;
+    a[1] = src[1]!;
+    a[2] = src[2]!;
+    a[3] = src[3]!;
+    b[0] = dst[0]!;
+    b[1] = dst[1]!;
+    b[2] = dst[2]!;
+    b[3] = dst[3]!;
     conv.aPort = sourcePort;
     conv.bPort = destinationPort;
     return conv;
@@ -862,14 +880,17 @@ export class SummaryBuilder {
 
 /** Fills a tally key with an address: `[version, w0..w3]`. */
 export function addressKey(key: Uint32Array, version: number, address: Uint32Array): void {
+  // Word by word: TypedArray.set costs more than the copy for four words.
   key[0] = version;
-  key.set(address, 1);
+  key[1] = address[0]!;
+  key[2] = address[1]!;
+  key[3] = address[2]!;
+  key[4] = address[3]!;
 }
 
 /** Fills a tally key with an endpoint: `[version, w0..w3, port]`. */
 export function endpointKey(key: Uint32Array, version: number, address: Uint32Array, port: number): void {
-  key[0] = version;
-  key.set(address, 1);
+  addressKey(key, version, address);
   key[5] = port;
 }
 
