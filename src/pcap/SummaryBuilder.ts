@@ -388,7 +388,14 @@ export class SummaryBuilder {
     let conv: Conversation;
     if (slot < 0) {
       slot = this.table.insert(hash);
-      conv = this.open(slot, version, proto, sourceIsLow, src, sourcePort, dst, destinationPort);
+      // Zeek's originator is the side that sent the first packet, unless that packet is a SYN-ACK: then the
+      // originator is its receiver (Zeek's "^" flip).
+      const flipped =
+        proto === 6 && d.tcpCaptured >= 14 && (d.tcpFlags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK);
+      conv = flipped
+        ? this.open(slot, version, proto, !sourceIsLow, dst, destinationPort, src, sourcePort)
+        : this.open(slot, version, proto, sourceIsLow, src, sourcePort, dst, destinationPort);
+      if (flipped) conv.history = '^';
       this.opened++;
       this.distinct.add(hash);
       if (this.evictedFilter?.mayHave(hash) === true) conv.exact = false;
