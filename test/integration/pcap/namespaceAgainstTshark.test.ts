@@ -201,6 +201,18 @@ describe.runIf(problem === undefined)(
       expect(nx.sources).toEqual([{ name: `${LAB.server}:53`, count: names('3').length }]);
     });
 
+    it('agrees with tshark’s expert info (-z expert) on retransmissions and zero windows', async () => {
+      const { stdout } = await run('tshark', ['-r', file, '-n', '-q', '-z', 'expert']);
+      const frequency = (summaryText: string): number => {
+        const line = stdout.split('\n').find((l) => l.trimEnd().endsWith(summaryText));
+        return line === undefined ? 0 : Number(/^\s*(\d+)/.exec(line)![1]);
+      };
+      expect(signal(summary, 'retransmissions')!.count).toBe(
+        frequency('This frame is a (suspected) retransmission'),
+      );
+      expect(signal(summary, 'zero-window')!.count).toBe(frequency('TCP Zero Window segment'));
+    });
+
     it('keeps every packet in totals and conversations as tshark counts frames', async () => {
       expect(summary.packets).toBe(await frames(file, 'frame'));
       expect(summary.partial).toBe(false);
