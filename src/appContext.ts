@@ -2,7 +2,7 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { NetworkWatcherGateway } from './azure/networkWatcherGateway.js';
 import type { PollDeps } from './captures/pollCaptures.js';
 import { CaptureFiles } from './captures/CaptureFiles.js';
-import { loadConfig } from './config.js';
+import { configWarnings, loadConfig } from './config.js';
 import { CaptureLedger } from './ledger/CaptureLedger.js';
 import { redactingLogger, type Logger } from './logger.js';
 import { registerSecret } from './redact.js';
@@ -42,6 +42,7 @@ export function createAppContext(
   registerSecret(env.IDENTITY_HEADER);
   registerSecret(env.MSI_SECRET);
   const logger = redactingLogger(options.logger ?? console);
+  for (const warning of configWarnings(config)) logger.warn(warning);
   return {
     config,
     ledger,
