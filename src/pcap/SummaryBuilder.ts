@@ -586,6 +586,7 @@ export class SummaryBuilder {
 
   private settle(conv: Conversation): void {
     const state = conv.connState();
+    conv.settledState = state;
     if (state === undefined) return;
     const s = this.settled;
     s.states.set(state, (s.states.get(state) ?? 0) + 1);
@@ -936,7 +937,7 @@ export function toStat(c: Conversation): ConversationStat {
     lastSeen: isoTime(c.lastSeconds, c.lastNanoseconds),
   };
   if (!c.exact) stat.estimated = true;
-  const state = c.connState();
+  const state = c.settledState ?? c.connState();
   if (state !== undefined) stat.connState = state;
   if (c.proto === 6) {
     stat.tcp = {

@@ -3,8 +3,10 @@
  *
  * Generates once, cached under `.cache/bench/` in the repository (`npm run clean` removes it), three captures:
  * a ~200 MB mix of TCP conversations, DNS-like UDP and ICMP; 1,000,000 packets in 600,000 conversations; and a
- * SYN flood from 1,000,000 sources holding 5 heavy flows. For each it runs, in child processes, side by side:
- * `alert-capture summarize <file> --json` (through tsx) and `tshark -q -n -z conv,ip`, and prints wall time, MB/s
+ * SYN flood from 1,000,000 sources holding 5 heavy flows. It builds the CLI as `npm run build` does (into
+ * `.cache/bench/dist`, since `alert-capture` is the compiled `dist/src/cli/main.js`), then runs for each file, in
+ * child processes, side by side: `alert-capture summarize <file> --json` and `tshark -q -n -z conv,ip`, and prints
+ * wall time, MB/s
  * and peak RSS (GNU time), then checks the flood summary against the generator's truth (heavy flows exact and on
  * top, the unanswered-SYN count, `conversationsTotal` within 2 %) and prints what it found.
  */
@@ -209,7 +211,14 @@ async function measure(command: string, args: string[], stdoutFile?: string): Pr
 }
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'src', 'cli', 'main.ts');
+
+/** Compiles the app like `npm run build`, into the bench cache; returns the CLI's entry point. */
+async function buildCli(dir: string): Promise<string> {
+  const outDir = join(dir, 'dist');
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  await measure(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir]);
+  return join(outDir, 'src', 'cli', 'main.js');
+}
 
 function row(cells: string[]): string {
   const widths = [44, 9, 9, 10, 9];
@@ -267,6 +276,7 @@ async function main(): Promise<void> {
     await writeFile(truthFile, JSON.stringify(await writeSynFlood(flood, 1_000_000)));
   }
   const truth = JSON.parse(await readFile(truthFile, 'utf8')) as FloodTruth;
+  const cli = await buildCli(dir);
   const tshark = await hasTshark();
   const lines = ['', row(['capture / tool', 'wall s', 'MB/s', 'peak MiB', 'vs tshark'])];
   const notes: string[] = [];
@@ -277,12 +287,12 @@ async function main(): Promise<void> {
   ] as const) {
     const mb = (await stat(file)).size / 1e6;
     const json = join(dir, `${label.replace(/\W+/g, '-')}.json`);
-    const ours = await measure(process.execPath, ['--import', 'tsx', cli, 'summarize', file, '--json'], json);
+    const ours = await measure(process.execPath, [cli, 'summarize', file, '--json'], json);
     const theirs = tshark ? await measure('tshark', ['-q', '-n', '-z', 'conv,ip', '-r', file]) : undefined;
     lines.push(`${label} (${mb.toFixed(1)} MB, ${file.slice(root.length)})`);
     lines.push(
       row([
-        '  alert-capture summarize --json (tsx)',
+        '  alert-capture summarize --json',
         ours.wallSeconds.toFixed(2),
         (mb / ours.wallSeconds).toFixed(1),
         rss(ours),
