@@ -400,8 +400,9 @@ export class SummaryBuilder {
         : this.open(slot, version, proto, sourceIsLow, src, sourcePort, dst, destinationPort);
       if (flipped) conv.history = '^';
       this.opened++;
-      this.distinct.add(hash);
-      if (this.evictedFilter?.mayHave(hash) === true) conv.exact = false;
+      const stable = this.table.stableHash();
+      this.distinct.add(stable);
+      if (this.evictedFilter?.mayHave(stable) === true) conv.exact = false;
     } else conv = this.convs[slot]!;
     let fromA = sourceIsLow === conv.aIsLow;
 
@@ -573,7 +574,7 @@ export class SummaryBuilder {
   private evict(slot: number): void {
     const conv = this.convs[slot]!;
     this.evictedFilter ??= new EvictedFilter();
-    this.evictedFilter.add(this.table.hashOf(slot));
+    this.evictedFilter.add(this.table.stableHashOf(slot));
     this.drop(conv);
   }
 
@@ -597,7 +598,7 @@ export class SummaryBuilder {
       s.synTargets.add();
       addressKey(s.synSources.key, conv.ipVersion, conv.aAddress);
       s.synSources.add();
-      s.synSourceCount.add(s.synSources.table.hashKey());
+      s.synSourceCount.add(s.synSources.table.stableHash());
     } else if (state === 'REJ') {
       s.rejected++;
       endpointKey(s.rejectedTargets.key, conv.ipVersion, conv.bAddress, conv.bPort);
