@@ -85,13 +85,22 @@ export function formatEndpointWords(
   return ipVersion === 4 ? `${address}:${port}` : `[${address}]:${port}`;
 }
 
+/** Whole seconds already formatted: a capture spans few of them, and finish() formats two times per conversation. */
+const SECOND_TEXTS = new Map<number, string>();
+const MAX_SECOND_TEXTS = 4096;
+
 /** ISO 8601 with microseconds, which is what capture timestamps usually carry. */
 export function isoTime(seconds: number, nanoseconds: number): string {
-  const base = new Date(seconds * 1000).toISOString();
+  let base = SECOND_TEXTS.get(seconds);
+  if (base === undefined) {
+    if (SECOND_TEXTS.size >= MAX_SECOND_TEXTS) SECOND_TEXTS.clear();
+    base = new Date(seconds * 1000).toISOString().slice(0, 19);
+    SECOND_TEXTS.set(seconds, base);
+  }
   const micros = Math.floor(nanoseconds / 1000)
     .toString()
     .padStart(6, '0');
-  return `${base.slice(0, 19)}.${micros}Z`;
+  return `${base}.${micros}Z`;
 }
 
 /** Options for {@link SummaryBuilder}. */
