@@ -64,6 +64,8 @@ export class Conversation {
   payloadB = 0;
   historyBits = 0;
   history = '';
+  /** `connState()` as it was when the conversation was settled (left tracking, or the capture ended). */
+  settledState: ConnState | undefined = undefined;
   synTime = -1;
   rttMs = -1;
   /** TCP base sequence numbers per side (as tshark keeps them, for stream splitting); bit 1 A, bit 2 B. */
@@ -93,6 +95,7 @@ export class Conversation {
     this.historyBits = 0;
     this.history = '';
     this.synTime = this.rttMs = -1;
+    this.settledState = undefined;
     this.baseSeqSet = this.nextSeqSet = this.lastAckSet = 0;
   }
 

@@ -6,7 +6,10 @@
  * total/capacity is guaranteed to be in the table, and a key that never left it has exact counts.
  *
  * Callers keep their per-key data in arrays indexed by slot and are told (`onEvict`) before a slot changes hands.
- * No strings, no per-packet allocation: keys are compared word by word in typed arrays.
+ * No strings, no per-packet allocation: keys are compared word by word in typed arrays. The index hash is seeded at
+ * random per table: packets are chosen by whoever sends them, and a known hash would let a flood pile every key
+ * into one probe chain. What must be the same on every run (the distinct count, the evicted-keys filter) uses
+ * {@link HeavyHitterTable.stableHash} instead.
  */
 export class HeavyHitterTable {
   /** Key words of every slot, `width` per slot. */
@@ -29,17 +32,21 @@ export class HeavyHitterTable {
   /** Min-heap of slots by weight, built when the table first fills (bounded tables only). */
   private heap: Int32Array | undefined;
   private heapPos: Int32Array | undefined;
+  private readonly seed: number;
 
   /**
    * @param width - Words per key.
    * @param limit - Most keys kept; `Infinity` for an exact, growing table.
    * @param onEvict - Called with a slot just before its key is replaced.
+   * @param seed - Hash seed; random by default, so traffic crafted to collide in the index cannot be prepared.
    */
   constructor(
     readonly width: number,
     readonly limit: number,
     private readonly onEvict: (slot: number) => void = () => undefined,
+    seed: number = crypto.getRandomValues(new Uint32Array(1))[0]!,
   ) {
+    this.seed = seed >>> 0;
     this.capacity = Number.isFinite(limit) ? limit : 1024;
     this.key = new Uint32Array(width);
     this.keys = new Uint32Array(this.capacity * width);
@@ -52,28 +59,19 @@ export class HeavyHitterTable {
     this.mask = buckets - 1;
   }
 
-  /** A 32-bit hash of the scratch key (murmur3's mixing), also used by callers for sketches. */
+  /** The table's 32-bit hash of the scratch key (seeded per table: see {@link HeavyHitterTable}). */
   hashKey(): number {
-    const k = this.key;
-    let h = 0x9747b28c ^ this.width;
-    for (let i = 0; i < k.length; i++) {
-      let w = Math.imul(k[i]!, 0xcc9e2d51);
-      w = (w << 15) | (w >>> 17);
-      h ^= Math.imul(w, 0x1b873593);
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-    }
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
+    return murmur(this.key, 0, this.width, this.seed);
   }
 
-  /** The hash of the key in a slot. */
-  hashOf(slot: number): number {
-    return this.hashes[slot]!;
+  /** A hash of the scratch key that is the same in every run, for sketches whose output must not vary. */
+  stableHash(): number {
+    return murmur(this.key, 0, this.width, STABLE_SEED);
+  }
+
+  /** {@link stableHash} of the key stored in a slot. */
+  stableHashOf(slot: number): number {
+    return murmur(this.keys, slot * this.width, this.width, STABLE_SEED);
   }
 
   /** The slot of the scratch key, or -1. `hash` must be {@link hashKey}'s. */
@@ -242,4 +240,25 @@ export class HeavyHitterTable {
     heap[i] = slot;
     pos[slot] = i;
   }
+}
+
+/** Seed of {@link HeavyHitterTable.stableHash}. */
+const STABLE_SEED = 0x9747b28c;
+
+/** murmur3's 32-bit mixing over `width` words of `words` from `offset`. */
+function murmur(words: Uint32Array, offset: number, width: number, seed: number): number {
+  let h = seed ^ width;
+  for (let i = offset; i < offset + width; i++) {
+    let w = Math.imul(words[i]!, 0xcc9e2d51);
+    w = (w << 15) | (w >>> 17);
+    h ^= Math.imul(w, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }

@@ -85,13 +85,22 @@ export function formatEndpointWords(
   return ipVersion === 4 ? `${address}:${port}` : `[${address}]:${port}`;
 }
 
+/** Whole seconds already formatted: a capture spans few of them, and finish() formats two times per conversation. */
+const SECOND_TEXTS = new Map<number, string>();
+const MAX_SECOND_TEXTS = 4096;
+
 /** ISO 8601 with microseconds, which is what capture timestamps usually carry. */
 export function isoTime(seconds: number, nanoseconds: number): string {
-  const base = new Date(seconds * 1000).toISOString();
+  let base = SECOND_TEXTS.get(seconds);
+  if (base === undefined) {
+    if (SECOND_TEXTS.size >= MAX_SECOND_TEXTS) SECOND_TEXTS.clear();
+    base = new Date(seconds * 1000).toISOString().slice(0, 19);
+    SECOND_TEXTS.set(seconds, base);
+  }
   const micros = Math.floor(nanoseconds / 1000)
     .toString()
     .padStart(6, '0');
-  return `${base.slice(0, 19)}.${micros}Z`;
+  return `${base}.${micros}Z`;
 }
 
 /** Options for {@link SummaryBuilder}. */
@@ -400,8 +409,9 @@ export class SummaryBuilder {
         : this.open(slot, version, proto, sourceIsLow, src, sourcePort, dst, destinationPort);
       if (flipped) conv.history = '^';
       this.opened++;
-      this.distinct.add(hash);
-      if (this.evictedFilter?.mayHave(hash) === true) conv.exact = false;
+      const stable = this.table.stableHash();
+      this.distinct.add(stable);
+      if (this.evictedFilter?.mayHave(stable) === true) conv.exact = false;
     } else conv = this.convs[slot]!;
     let fromA = sourceIsLow === conv.aIsLow;
 
@@ -573,7 +583,7 @@ export class SummaryBuilder {
   private evict(slot: number): void {
     const conv = this.convs[slot]!;
     this.evictedFilter ??= new EvictedFilter();
-    this.evictedFilter.add(this.table.hashOf(slot));
+    this.evictedFilter.add(this.table.stableHashOf(slot));
     this.drop(conv);
   }
 
@@ -586,6 +596,7 @@ export class SummaryBuilder {
 
   private settle(conv: Conversation): void {
     const state = conv.connState();
+    conv.settledState = state;
     if (state === undefined) return;
     const s = this.settled;
     s.states.set(state, (s.states.get(state) ?? 0) + 1);
@@ -596,7 +607,7 @@ export class SummaryBuilder {
       s.synTargets.add();
       addressKey(s.synSources.key, conv.ipVersion, conv.aAddress);
       s.synSources.add();
-      s.synSourceCount.add(s.synSources.table.hashKey());
+      s.synSourceCount.add(s.synSources.table.stableHash());
     } else if (state === 'REJ') {
       s.rejected++;
       endpointKey(s.rejectedTargets.key, conv.ipVersion, conv.bAddress, conv.bPort);
@@ -936,7 +947,7 @@ export function toStat(c: Conversation): ConversationStat {
     lastSeen: isoTime(c.lastSeconds, c.lastNanoseconds),
   };
   if (!c.exact) stat.estimated = true;
-  const state = c.connState();
+  const state = c.settledState ?? c.connState();
   if (state !== undefined) stat.connState = state;
   if (c.proto === 6) {
     stat.tcp = {

@@ -58,15 +58,22 @@ function ref(c: Conversation, count: number): ConversationRef {
   };
 }
 
-/** The kept conversations `measure` gives a positive count for, most first. */
+/** The kept conversations `measure` gives a positive count for, most first, at most {@link LISTED}. */
 function concerned(kept: Conversation[], measure: (c: Conversation) => number): ConversationRef[] {
-  const hits: [Conversation, number][] = [];
+  // A running top-10 (insertion into a short sorted list): the kept conversations can be many thousands.
+  const top: [Conversation, number][] = [];
   for (const c of kept) {
     const m = measure(c);
-    if (m > 0) hits.push([c, m]);
+    if (m <= 0) continue;
+    if (top.length === LISTED && m <= top[LISTED - 1]![1]) continue;
+    let i = top.length === LISTED ? LISTED - 1 : top.length;
+    while (i > 0 && (top[i - 1]![1] < m || (top[i - 1]![1] === m && top[i - 1]![0].bytes < c.bytes))) {
+      if (i < LISTED) top[i] = top[i - 1]!;
+      i--;
+    }
+    top[i] = [c, m];
   }
-  hits.sort((x, y) => y[1] - x[1] || y[0].bytes - x[0].bytes);
-  return hits.slice(0, LISTED).map(([c, m]) => ref(c, m));
+  return top.map(([c, m]) => ref(c, m));
 }
 
 function examples(names: CountedName[], count = 3): string {
@@ -145,7 +152,7 @@ export function buildSignals(s: SignalInputs): Signal[] {
         `Zeek S0) from ${flood ? 'about ' : ''}${plural(distinctSources, 'source')}` +
         (targets.length > 0 ? `; most to ${examples(targets)}` : ''),
       count: settled.unansweredSyn,
-      conversations: concerned(s.kept, (c) => (c.connState() === 'S0' ? c.syn : 0)),
+      conversations: concerned(s.kept, (c) => (c.settledState === 'S0' ? c.syn : 0)),
       sources,
       targets,
     });
@@ -159,7 +166,7 @@ export function buildSignals(s: SignalInputs): Signal[] {
         `${plural(settled.rejected, 'TCP connection attempt')} refused (reset in reply to the SYN, Zeek REJ)` +
         (targets.length > 0 ? `, e.g. to ${examples(targets)}` : ''),
       count: settled.rejected,
-      conversations: concerned(s.kept, (c) => (c.connState() === 'REJ' ? c.packets : 0)),
+      conversations: concerned(s.kept, (c) => (c.settledState === 'REJ' ? c.packets : 0)),
       targets,
     });
   }

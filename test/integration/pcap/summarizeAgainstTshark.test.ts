@@ -136,9 +136,9 @@ describe.runIf(available)('summarize, compared with tshark on real loopback capt
         expect(cut?.count ?? 0).toBe(theirPorts.get(name)!.headersCut);
       });
 
-      it.skipIf(name.includes('snap'))(
-        'has exactly tshark’s TCP, UDP and ICMP conversations, each way',
-        () => {
+      // Whole packets only: tshark's conv,tcp drops segments whose options were cut (the -T fields test covers them).
+      if (!name.includes('snap'))
+        it('has exactly tshark’s TCP, UDP and ICMP conversations, each way', () => {
           const view = theirs.get(name)!;
           const summary = ours.get(name)!;
           const mine = summary.conversations
@@ -150,8 +150,7 @@ describe.runIf(available)('summarize, compared with tshark on real loopback capt
             expect(c.packets).toBe(c.packetsAtoB + c.packetsBtoA);
             expect(c.bytes).toBe(c.bytesAtoB + c.bytesBtoA);
           }
-        },
-      );
+        });
     });
   }
 

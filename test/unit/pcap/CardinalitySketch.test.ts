@@ -13,7 +13,7 @@ function estimateOf(distinct: number, repeats = 1): number {
       t.key[1] = 0x0b000000 + i;
       t.key[5] = 0x0a000005;
       t.key[9] = (1234 << 16) | 80;
-      sketch.add(t.hashKey());
+      sketch.add(t.stableHash());
     }
   }
   return sketch.estimate();

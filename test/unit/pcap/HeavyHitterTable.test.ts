@@ -76,4 +76,33 @@ describe('HeavyHitterTable', () => {
     put(t, 5, 0, 1);
     expect(evicted[1]).toBe(2);
   });
+
+  it('seeds its index hash per table, while the stable hash is the same everywhere', () => {
+    const one = new HeavyHitterTable(2, 8);
+    const two = new HeavyHitterTable(2, 8);
+    const seen = new Set<number>();
+    for (const t of [one, two]) {
+      t.key[0] = 10;
+      t.key[1] = 20;
+      seen.add(t.stableHash());
+    }
+    expect(seen.size).toBe(1);
+    // Keys that share a bucket under one seed spread out under another: a flood cannot be prepared.
+    const a = new HeavyHitterTable(1, 8, undefined, 1);
+    const b = new HeavyHitterTable(1, 8, undefined, 2);
+    const buckets = (t: HeavyHitterTable, keys: number[]): Set<number> =>
+      new Set(
+        keys.map((k) => {
+          t.key[0] = k;
+          return t.hashKey() & 15;
+        }),
+      );
+    const colliding: number[] = [];
+    for (let k = 0; colliding.length < 20; k++) {
+      a.key[0] = k;
+      if ((a.hashKey() & 15) === 0) colliding.push(k);
+    }
+    expect(buckets(a, colliding).size).toBe(1);
+    expect(buckets(b, colliding).size).toBeGreaterThan(5);
+  });
 });
