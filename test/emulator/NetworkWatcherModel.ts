@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ArmError, invalidRequestFormat, resourceNotFound } from './armError.js';
+import { describe } from './faultRules.js';
 import type { CaptureStore } from './CaptureStore.js';
 import type { EmulatedClock } from './EmulatedClock.js';
 import { DEFAULT_TIME_LIMIT_SECONDS, type CaptureRequest } from './parseCaptureBody.js';
 import { synthesizeCapture, type SynthesizedCapture } from './traffic/index.js';
-import type { EmulatorCapture, EmulatorVm } from './types.js';
+import type { AgentState, EmulatorCapture, EmulatorVm } from './types.js';
 
 /**
  * Stop reasons the emulator reports. `TimeExceeded` is Azure's (spec example); the other two are the emulator's
@@ -23,6 +24,9 @@ export const CAPTURE_START_SECONDS = 2;
 export const OPERATION_SECONDS = 1;
 
 const NW_PUBLISHER = 'Microsoft.Azure.NetworkWatcher';
+/** The name the portal and most docs give the agent extension; others exist (`networkWatcherAgent`, ...). */
+export const DEFAULT_AGENT_EXTENSION_NAME = 'AzureNetworkWatcherExtension';
+const AGENT_STATES: readonly AgentState[] = ['Succeeded', 'Transitioning', 'Failed'];
 /** The size every emulated machine reports. */
 const VM_SIZE = 'Standard_D2s_v3';
 const NW_AGENT_TYPES = ['NetworkWatcherAgentLinux', 'NetworkWatcherAgentWindows'];
@@ -46,6 +50,8 @@ interface ExtensionRecord {
   properties: Record<string, unknown>;
   createdAt: number;
   readyAt: number;
+  /** A state set by registration that stays until the extension is PUT again (otherwise `readyAt` decides). */
+  fixedState?: AgentState;
 }
 
 interface VmRecord {
@@ -58,7 +64,6 @@ interface VmRecord {
   instanceId?: string;
   location: string;
   osType: 'Linux' | 'Windows';
-  agentInstalled: boolean;
   vmId: string;
   localIp: string;
   extensions: Map<string, ExtensionRecord>;
@@ -160,6 +165,26 @@ export class NetworkWatcherModel {
     if (input.agentInstalled !== undefined && typeof input.agentInstalled !== 'boolean') {
       throw new RegistrationError(`agentInstalled must be a boolean, found ${typeof input.agentInstalled}`);
     }
+    const agentName: unknown = input.agentExtensionName ?? DEFAULT_AGENT_EXTENSION_NAME;
+    if (typeof agentName !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(agentName)) {
+      throw new RegistrationError(
+        `agentExtensionName must be an extension name (letters, digits, '.', '_', '-', at most 80), found ${describe(agentName)}`,
+      );
+    }
+    const agentState: unknown = input.agentState ?? 'Succeeded';
+    if (!AGENT_STATES.includes(agentState as AgentState)) {
+      throw new RegistrationError(
+        `agentState must be one of ${AGENT_STATES.join(', ')}, found ${describe(agentState)}`,
+      );
+    }
+    if (
+      input.agentInstalled === false &&
+      (input.agentExtensionName !== undefined || input.agentState !== undefined)
+    ) {
+      throw new RegistrationError(
+        'agentExtensionName and agentState describe an installed agent: leave them out with agentInstalled false',
+      );
+    }
     const [, subscriptionId, resourceGroup, nameOrScaleSet, instanceId] = match as unknown as string[];
     if (ssMatch) {
       // A scale set lives in one region: its instances cannot disagree.
@@ -182,12 +207,27 @@ export class NetworkWatcherModel {
         : {}),
       location,
       osType: input.osType ?? 'Linux',
-      agentInstalled: input.agentInstalled ?? true,
       vmId: formatGuid(hash),
       // Deterministic private address per VM: 10.x.y.z with z in 4..254 (Azure reserves .0-.3 and .255).
       localIp: `10.${hash[16]! % 256}.${hash[17]! % 256}.${4 + (hash[18]! % 251)}`,
       extensions: new Map(),
     };
+    if (input.agentInstalled ?? true) {
+      vm.extensions.set(agentName.toLowerCase(), {
+        id: `${vm.id}/extensions/${agentName}`,
+        name: agentName,
+        location: vm.location,
+        properties: {
+          publisher: NW_PUBLISHER,
+          type: `NetworkWatcherAgent${vm.osType}`,
+          typeHandlerVersion: '1.4',
+          autoUpgradeMinorVersion: true,
+        },
+        createdAt: 0,
+        readyAt: 0,
+        fixedState: agentState as AgentState,
+      });
+    }
     this.vms.set(vm.id.toLowerCase(), vm);
     const hasWatcher = [...this.watchers.values()].some(
       (w) => w.subscriptionId.toLowerCase() === vm.subscriptionId.toLowerCase() && w.location === location,
@@ -517,11 +557,9 @@ export class NetworkWatcherModel {
    * instance of it is registered.
    */
   getScaleSet(subscriptionId: string, resourceGroup: string, name: string): unknown {
-    const id = scaleSetIdOf(subscriptionId, resourceGroup, name);
-    const instances = this.instancesOf(id);
-    const first = instances[0];
-    if (!first) throw resourceNotFound('Microsoft.Compute/virtualMachineScaleSets', name, resourceGroup);
+    const first = this.firstInstance(subscriptionId, resourceGroup, name);
     const scaleSetId = first.scaleSetId!;
+    const instances = this.instancesOf(scaleSetId);
     const scaleSetName = scaleSetId.split('/').pop()!;
     const hash = createHash('sha256').update(scaleSetId.toLowerCase()).digest();
     return {
@@ -547,6 +585,7 @@ export class NetworkWatcherModel {
           networkProfile: {
             networkInterfaceConfigurations: [{ name: `${scaleSetName}-nic`, properties: { primary: true } }],
           },
+          extensionProfile: { extensions: this.scaleSetExtensions(first) },
         },
         provisioningState: 'Succeeded',
         overprovision: false,
@@ -615,19 +654,42 @@ export class NetworkWatcherModel {
   }
 
   /** An extension's wire body. */
-  getExtension(subscriptionId: string, resourceGroup: string, vmName: string, name: string): unknown {
+  getExtension(
+    subscriptionId: string,
+    resourceGroup: string,
+    vmName: string,
+    name: string,
+    withInstanceView = false,
+  ): unknown {
     const vm = this.vm(subscriptionId, resourceGroup, vmName);
-    let ext = vm.extensions.get(name.toLowerCase());
-    if (!ext && vm.agentInstalled && name.toLowerCase() === 'azurenetworkwatcherextension') {
-      ext = this.preinstalledAgent(vm);
-    }
+    const ext = vm.extensions.get(name.toLowerCase());
     if (!ext)
       throw resourceNotFound(
         'Microsoft.Compute/virtualMachines/extensions',
         `${vm.name}/${name}`,
         vm.resourceGroup,
       );
-    return this.extensionBody(ext);
+    return this.extensionBody(ext, withInstanceView);
+  }
+
+  /** Compute's "list VM extensions": every extension of a VM, `{ value: [...] }`. */
+  listExtensions(
+    subscriptionId: string,
+    resourceGroup: string,
+    vmName: string,
+    withInstanceView: boolean,
+  ): unknown {
+    const vm = this.vm(subscriptionId, resourceGroup, vmName);
+    return { value: [...vm.extensions.values()].map((e) => this.extensionBody(e, withInstanceView)) };
+  }
+
+  /**
+   * A scale set's model extensions (`VirtualMachineScaleSetExtension`), `{ value: [...] }`. The model is made from
+   * the first registered instance (as its region and OS type are).
+   */
+  listScaleSetExtensions(subscriptionId: string, resourceGroup: string, name: string): unknown {
+    const first = this.firstInstance(subscriptionId, resourceGroup, name);
+    return { value: this.scaleSetExtensions(first) };
   }
 
   /** Creates or updates an extension; the Network Watcher agent is ready after `agentInstallSeconds`. */
@@ -674,6 +736,25 @@ export class NetworkWatcherModel {
         400,
         'OperationNotAllowed',
         `Extension type '${String(props.type)}' cannot be installed on a ${vm.osType} virtual machine.`,
+      );
+    }
+    // Compute keeps one extension per handler (publisher + type), whatever the names: a second one under another
+    // name is refused. Code and message as Compute answers them (MicrosoftDocs/azure-docs#55085,
+    // Azure/azure-quickstart-templates#4493).
+    const clash = [...vm.extensions.values()].find(
+      (e) =>
+        !same(e.name, name) &&
+        typeof e.properties.publisher === 'string' &&
+        typeof e.properties.type === 'string' &&
+        same(e.properties.publisher, props.publisher as string) &&
+        same(e.properties.type, props.type as string),
+    );
+    if (clash) {
+      throw new ArmError(
+        400,
+        'BadRequest',
+        `Multiple VMExtensions per handler not supported for OS type '${vm.osType}'. VMExtension '${clash.name}' ` +
+          `with handler '${String(clash.properties.publisher)}.${String(clash.properties.type)}' already added or specified in input.`,
       );
     }
     const now = this.clock.now();
@@ -785,9 +866,16 @@ export class NetworkWatcherModel {
   }
 
   private agentReady(vm: VmRecord): boolean {
-    if (vm.agentInstalled) return true;
-    const now = this.clock.now();
-    return [...vm.extensions.values()].some((e) => isAgentExtension(e) && e.readyAt <= now);
+    return [...vm.extensions.values()].some(
+      (e) => isAgentExtension(e) && this.extensionState(e) === 'Succeeded',
+    );
+  }
+
+  /** Where an extension stands: its registered state, else Failed (failed PUT), Succeeded once ready, else Creating. */
+  private extensionState(ext: ExtensionRecord): AgentState | 'Creating' {
+    if (ext.fixedState) return ext.fixedState;
+    if (!Number.isFinite(ext.readyAt)) return 'Failed';
+    return ext.readyAt <= this.clock.now() ? 'Succeeded' : 'Creating';
   }
 
   // ---- lookups --------------------------------------------------------------------------------------------------
@@ -876,26 +964,17 @@ export class NetworkWatcherModel {
     return op;
   }
 
-  private preinstalledAgent(vm: VmRecord): ExtensionRecord {
-    return {
-      id: `${vm.id}/extensions/AzureNetworkWatcherExtension`,
-      name: 'AzureNetworkWatcherExtension',
-      location: vm.location,
-      properties: {
-        publisher: NW_PUBLISHER,
-        type: `NetworkWatcherAgent${vm.osType}`,
-        typeHandlerVersion: '1.4',
-        autoUpgradeMinorVersion: true,
-      },
-      createdAt: 0,
-      readyAt: 0,
-    };
-  }
-
+  /**
+   * An extension's wire body. A registered `Transitioning` agent reports provisioningState `Updating` (an operation
+   * on it that has not ended); `$expand=instanceView` adds the instance view with Compute's
+   * `ProvisioningState/<state>` status codes.
+   */
   private extensionBody(
     ext: ExtensionRecord,
+    withInstanceView = false,
   ): { properties: Record<string, unknown> } & Record<string, unknown> {
-    const ready = ext.readyAt <= this.clock.now();
+    const state = this.extensionState(ext);
+    const provisioningState = state === 'Transitioning' ? 'Updating' : state;
     return {
       id: ext.id,
       name: ext.name,
@@ -903,9 +982,31 @@ export class NetworkWatcherModel {
       location: ext.location,
       properties: {
         ...ext.properties,
-        provisioningState: ready ? 'Succeeded' : Number.isFinite(ext.readyAt) ? 'Creating' : 'Failed',
+        provisioningState,
+        ...(withInstanceView ? { instanceView: instanceView(ext, state) } : {}),
       },
     };
+  }
+
+  /** The scale-set model's extensions, made from one instance's. */
+  private scaleSetExtensions(instance: VmRecord): unknown[] {
+    const scaleSetId = instance.scaleSetId!;
+    return [...instance.extensions.values()].map((e) => {
+      const state = this.extensionState(e);
+      return {
+        id: `${scaleSetId}/extensions/${e.name}`,
+        name: e.name,
+        type: 'Microsoft.Compute/virtualMachineScaleSets/extensions',
+        properties: { ...e.properties, provisioningState: state === 'Transitioning' ? 'Updating' : state },
+      };
+    });
+  }
+
+  /** The first registered instance of a scale set; 404 `ResourceNotFound` when none is. */
+  private firstInstance(subscriptionId: string, resourceGroup: string, name: string): VmRecord {
+    const first = this.instancesOf(scaleSetIdOf(subscriptionId, resourceGroup, name))[0];
+    if (!first) throw resourceNotFound('Microsoft.Compute/virtualMachineScaleSets', name, resourceGroup);
+    return first;
   }
 }
 
@@ -1039,4 +1140,27 @@ function instanceComputerName(scaleSetId: string, instanceId: string): string {
   const n = Number(instanceId);
   const suffix = Number.isInteger(n) && n >= 0 ? n.toString(36).padStart(6, '0') : instanceId;
   return `${computerNamePrefix(scaleSetId.split('/').pop()!)}${suffix}`;
+}
+
+/** An extension's instance view: Compute's `ProvisioningState/<state>` status. */
+function instanceView(ext: ExtensionRecord, state: AgentState | 'Creating'): unknown {
+  const display: Record<AgentState | 'Creating', [string, string]> = {
+    Succeeded: ['succeeded', 'Provisioning succeeded'],
+    Failed: ['failed', 'Provisioning failed'],
+    Transitioning: ['transitioning', 'Transitioning'],
+    Creating: ['transitioning', 'Transitioning'],
+  };
+  const [code, displayStatus] = display[state];
+  return {
+    name: ext.name,
+    type: String(ext.properties.type),
+    typeHandlerVersion: String(ext.properties.typeHandlerVersion),
+    statuses: [
+      {
+        code: `ProvisioningState/${code}`,
+        level: state === 'Failed' ? 'Error' : 'Info',
+        displayStatus,
+      },
+    ],
+  };
 }

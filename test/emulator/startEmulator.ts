@@ -249,9 +249,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     {
       method: 'GET',
+      pattern: new RegExp(`^${VM}/extensions$`, 'i'),
+      provider: 'compute',
+      handle: ({ params: [s, g, v], url }) => ({
+        status: 200,
+        body: model.listExtensions(s!, g!, v!, expandsInstanceView(url)),
+      }),
+    },
+    {
+      method: 'GET',
       pattern: new RegExp(`^${VM}/extensions/([^/]+)$`, 'i'),
       provider: 'compute',
-      handle: ({ params: [s, g, v, e] }) => ({ status: 200, body: model.getExtension(s!, g!, v!, e!) }),
+      handle: ({ params: [s, g, v, e], url }) => ({
+        status: 200,
+        body: model.getExtension(s!, g!, v!, e!, expandsInstanceView(url)),
+      }),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${VMSS}/extensions$`, 'i'),
+      provider: 'compute',
+      handle: ({ params: [s, g, ss] }) => ({ status: 200, body: model.listScaleSetExtensions(s!, g!, ss!) }),
     },
     {
       method: 'PUT',
@@ -672,6 +690,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       await model.settled();
     },
   };
+}
+
+/** Whether a Compute GET asked for `$expand=instanceView`. */
+function expandsInstanceView(url: URL): boolean {
+  return (url.searchParams.get('$expand') ?? '').toLowerCase() === 'instanceview';
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -22,12 +22,21 @@ export interface EmulatorOptions {
   clientId?: string;
 }
 
+/** The state a pre-installed Network Watcher agent extension reports (see README, "VMs and the agent extension"). */
+export type AgentState = 'Succeeded' | 'Transitioning' | 'Failed';
+
 /** A virtual machine (or VMSS instance) known to the emulator. */
 export interface EmulatorVm {
   id: string;
   location: string;
   osType?: 'Linux' | 'Windows';
+  /** Whether the Network Watcher agent extension is installed (default true). */
   agentInstalled?: boolean;
+  /** Name of the installed agent extension (default `AzureNetworkWatcherExtension`); its handler is always
+   * `Microsoft.Azure.NetworkWatcher` / `NetworkWatcherAgentLinux|Windows`. */
+  agentExtensionName?: string;
+  /** State of the installed agent extension (default `Succeeded`); it stays so until the extension is PUT again. */
+  agentState?: AgentState;
 }
 
 /** A packet capture as the emulator holds it (a view for tests, not the ARM wire shape). */
