@@ -32,11 +32,11 @@ export function createAppContext(
   const config = loadConfig(env);
   const credential = options.credential ?? new DefaultAzureCredential();
   const now = options.now;
-  const ledger = CaptureLedger.fromConfig(
-    config.ledger,
-    credential,
-    now ? { now: () => new Date(now()) } : {},
-  );
+  const ledger = CaptureLedger.fromConfig(config.ledger, credential, {
+    ...(now ? { now: () => new Date(now()) } : {}),
+    // The fast path's budget per ledger call: a stalled Table service answers 503 within Azure Monitor's 10 s.
+    callTimeoutInMs: config.fastPathTimeoutSeconds * 1000,
+  });
   const logger = options.logger ?? console;
   return {
     config,
@@ -44,7 +44,8 @@ export function createAppContext(
     gateway: new NetworkWatcherGateway(credential, config.armEndpoint, { now: options.now }),
     logger,
     now: options.now,
-    files: new CaptureFiles(config, credential, { now }),
+    // Storage checks a link's expiry against real time: the files keep the wall clock, never a test's offset.
+    files: new CaptureFiles(config, credential),
     verifier: config.secureWebhook
       ? new EntraTokenVerifier(config.secureWebhook.tenantId, config.secureWebhook.audience)
       : undefined,

@@ -83,6 +83,8 @@ export interface CaptureRecord {
    * with Azure's reason.
    */
   createOperationUrl?: string;
+  /** When ARM accepted a stop of this capture (stop-on-resolve): the poller then asks for its status at once. */
+  stopRequestedAt?: string;
   /** A queryStatus answered 202: its `Location`, read on a later tick instead of waiting its `Retry-After`. */
   statusOperationUrl?: string;
   /**
@@ -173,6 +175,7 @@ const TEXT_FIELDS = [
   'releasedAt',
   'createOperationUrl',
   'statusOperationUrl',
+  'stopRequestedAt',
 ] as const satisfies readonly (keyof CaptureRecord)[];
 
 /**
@@ -248,6 +251,7 @@ const storedRecordSchema = z.object({
   releasedAt: optionalText,
   createOperationUrl: optionalText,
   statusOperationUrl: optionalText,
+  stopRequestedAt: optionalText,
   settingsJson: optionalText,
   summaryJsonParts: z.number().int().min(0).max(SUMMARY_MAX_CHUNKS).optional(),
 });

@@ -92,6 +92,13 @@ export async function startAppHarness(options: StartAppHarnessOptions = {}): Pro
     ctx = createAppContext(settings, { credential, logger: silentLogger, now });
   };
   build();
+  // Real Azure and the app share one clock: moving the emulated clock moves the app's too, so a capture that
+  // reached its time limit in the emulator is also due for the app's poller.
+  const advanceEmulatorClock = emulator.advanceClock.bind(emulator);
+  emulator.advanceClock = async (seconds: number) => {
+    clockOffsetInMs += seconds * 1000;
+    await advanceEmulatorClock(seconds);
+  };
 
   const webhook = createAlertWebhookHandler(() => ctx);
   const poller = createCapturePollerHandler(() => ctx);
