@@ -17,11 +17,21 @@ export const STOP_REASONS = {
   manual: 'Manual',
 } as const;
 
-/** Emulated seconds between a capture PUT and the agent starting it (the create operation's duration). */
 /** Default emulated seconds a capture stays NotStarted (`captureStartSeconds`). */
 export const CAPTURE_START_SECONDS = 2;
-/** Emulated seconds a stop or delete operation stays in progress. */
-export const OPERATION_SECONDS = 1;
+/**
+ * Default `retryAfterSeconds`: the `Retry-After` Microsoft.Network answers on its long-running operations, and the
+ * time a create, stop or delete operation of the emulator stays in progress.
+ */
+export const DEFAULT_RETRY_AFTER_SECONDS = 10;
+/**
+ * Default `uploadDelaySeconds`: emulated seconds between a capture's stop and its file appearing in storage. Azure
+ * documents that the file is uploaded once the session has completed, never how long that takes: the figure is the
+ * emulator's assumption (see README), non-zero so that a stopped capture without its file yet is the normal case.
+ */
+export const DEFAULT_UPLOAD_DELAY_SECONDS = 10;
+/** What a capture on a VM whose agent is missing or not Succeeded does (see README, an assumption). */
+export type MissingAgentBehaviour = 'captureError' | 'createFails';
 
 const NW_PUBLISHER = 'Microsoft.Azure.NetworkWatcher';
 /** The name the portal and most docs give the agent extension; others exist (`networkWatcherAgent`, ...). */
@@ -96,9 +106,14 @@ interface CaptureRecord {
   etag: string;
   blobPath: string;
   blobUrl: string;
-  failOperation: boolean;
+  /** Why the create operation fails, once known (injected fault, or the agent with `createFails`). */
+  failure?: { code: string; message: string; errors: string[] };
+  /** The create, stop or delete operation in progress on this capture, refusing others until it ends. */
+  busy?: { operationId: string; untilMs: number };
   plan?: SynthesizedCapture;
   packets?: number;
+  /** Emulated ms at which the file reached storage. */
+  uploadedAt?: number;
   cancels: Array<() => void>;
 }
 
@@ -118,6 +133,11 @@ export interface ModelSettings {
   agentInstallSeconds: number;
   /** Emulated seconds a capture stays NotStarted before it runs. */
   captureStartSeconds: number;
+  /** Emulated seconds a create, stop or delete operation stays in progress (and the Retry-After answered). */
+  retryAfterSeconds: number;
+  /** Emulated seconds between a capture's stop and its file appearing in storage. */
+  uploadDelaySeconds: number;
+  missingAgent: MissingAgentBehaviour;
 }
 
 /** What a create, stop or delete answers besides the body: the operation to point at. */
@@ -140,10 +160,16 @@ export class NetworkWatcherModel {
   private pending = new Set<Promise<void>>();
   private refusals = 0;
 
+  /** `operationUri` gives the Azure-AsyncOperation URL of an operation (quoted in AnotherOperationInProgress). */
   constructor(
     private readonly clock: EmulatedClock,
     private readonly store: CaptureStore,
     private readonly settings: ModelSettings,
+    private readonly operationUri: (subscriptionId: string, region: string, operationId: string) => string = (
+      _s,
+      _r,
+      id,
+    ) => id,
   ) {}
 
   // ---- registration -------------------------------------------------------------------------------------------
@@ -297,6 +323,7 @@ export class NetworkWatcherModel {
       errors: [...c.errors],
       provisioningState: c.provisioningState,
       ...(c.packets === undefined ? {} : { packets: c.packets }),
+      ...(c.uploadedAt === undefined ? {} : { uploadedAt: c.uploadedAt }),
     }));
   }
 
@@ -350,6 +377,7 @@ export class NetworkWatcherModel {
     const id = `${watcher.id}/packetCaptures/${name}`;
     const existing = this.capturesById.get(id.toLowerCase());
     if (existing) {
+      this.refuseWhileBusy(existing);
       throw new ArmError(
         409,
         'PacketCaptureAlreadyExists',
@@ -382,8 +410,11 @@ export class NetworkWatcherModel {
 
     const now = this.clock.now();
     const startAt = now + this.settings.captureStartSeconds * 1000;
-    const blobPath = `${request.target.toLowerCase().replace(/^\//, '')}${vm.instanceId === undefined ? '' : `/virtualmachines/${vm.instanceId}`}/${blobFileName(startAt)}`;
+    // The create operation ends once the capture started and at least retryAfterSeconds after the PUT.
+    const doneAt = Math.max(startAt, now + this.settings.retryAfterSeconds * 1000);
+    const blobPath = `${captureFolder(request.target, vm)}/${blobFileName(startAt)}`;
     const blobUrl = this.store.urlFor(blobPath, request.storageLocation.storageId);
+    const operationId = randomUUID();
     const capture: CaptureRecord = {
       id,
       name,
@@ -403,32 +434,38 @@ export class NetworkWatcherModel {
       etag: `W/"${randomUUID()}"`,
       blobPath,
       blobUrl,
-      failOperation: createOptions.failOperation,
+      ...(createOptions.failOperation
+        ? {
+            failure: {
+              code: 'InternalServerError',
+              message: `Packet capture session '${name}' could not be started: an internal error occurred (injected fault).`,
+              errors: ['InternalError'],
+            },
+          }
+        : {}),
+      busy: { operationId, untilMs: doneAt },
       cancels: [],
     };
     this.capturesById.set(id.toLowerCase(), capture);
     capture.cancels.push(this.clock.schedule(startAt, () => this.start(capture)));
-
-    const operationId = randomUUID();
+    // Not among the cancels: start() replaces those, and this one must run whatever the capture does meanwhile.
+    this.clock.schedule(doneAt, () => this.provisioned(capture, operationId));
     this.operations.set(operationId, {
       id: operationId,
       startedAt: now,
-      doneAt: startAt,
+      doneAt,
       result: () =>
-        capture.failOperation
-          ? {
-              status: 'Failed',
-              error: {
-                code: 'InternalServerError',
-                message: `Packet capture session '${name}' could not be started: an internal error occurred (injected fault).`,
-              },
-            }
+        capture.failure
+          ? { status: 'Failed', error: { code: capture.failure.code, message: capture.failure.message } }
           : { status: 'Succeeded' },
     });
-    return { body: captureBody(capture, false), operationId, remainingMs: startAt - now };
+    return { body: captureBody(capture, false), operationId, remainingMs: doneAt - now };
   }
 
-  /** Deletes a capture (a running one is stopped without a file). Undefined when there was nothing to delete. */
+  /**
+   * Deletes a capture (a running one is stopped without a file): `Deleting` for `retryAfterSeconds`, then gone.
+   * Undefined when there was nothing to delete. 409 `AnotherOperationInProgress` while another operation runs on it.
+   */
   deleteCapture(
     subscriptionId: string,
     resourceGroup: string,
@@ -438,22 +475,26 @@ export class NetworkWatcherModel {
     const watcher = this.watcher(subscriptionId, resourceGroup, watcherName);
     const capture = this.capturesById.get(`${watcher.id}/packetCaptures/${name}`.toLowerCase());
     if (!capture) return undefined;
+    this.refuseWhileBusy(capture);
     const now = this.clock.now();
     capture.cancels.forEach((cancel) => cancel());
     capture.cancels = [];
+    capture.plan = undefined;
     if (capture.status === 'Running' || capture.status === 'NotStarted') {
       capture.status = 'Stopped';
       capture.stopReason = STOP_REASONS.manual;
     }
     capture.provisioningState = 'Deleting';
-    const doneAt = now + OPERATION_SECONDS * 1000;
-    capture.cancels.push(
-      this.clock.schedule(doneAt, () => {
-        if (this.capturesById.get(capture.id.toLowerCase()) === capture)
-          this.capturesById.delete(capture.id.toLowerCase());
-      }),
-    );
-    return this.succeedsAt(now, doneAt, 204);
+    const doneAt = now + this.settings.retryAfterSeconds * 1000;
+    const remove = (): void => {
+      if (this.capturesById.get(capture.id.toLowerCase()) === capture)
+        this.capturesById.delete(capture.id.toLowerCase());
+    };
+    const accepted = this.succeedsAt(now, doneAt, 204);
+    capture.busy = { operationId: accepted.operationId, untilMs: doneAt };
+    if (doneAt <= now) remove();
+    else capture.cancels.push(this.clock.schedule(doneAt, remove));
+    return accepted;
   }
 
   /** Registers an operation that succeeds at `doneAt` and whose Location then answers `finalStatus`. */
@@ -469,7 +510,10 @@ export class NetworkWatcherModel {
     return { body: undefined, operationId, remainingMs: doneAt - now };
   }
 
-  /** Stops a capture (`Manual`); a stopped one stays as it is. */
+  /**
+   * Stops a capture (`Manual`) at once; a stopped one stays as it is. The operation stays in progress for
+   * `retryAfterSeconds`. 409 `AnotherOperationInProgress` while another operation runs on it.
+   */
   stopCapture(
     subscriptionId: string,
     resourceGroup: string,
@@ -477,17 +521,36 @@ export class NetworkWatcherModel {
     name: string,
   ): Accepted<undefined> {
     const capture = this.capture(subscriptionId, resourceGroup, watcherName, name);
+    this.refuseWhileBusy(capture);
     const now = this.clock.now();
     if (capture.status === 'Running') this.finish(capture, STOP_REASONS.manual, now);
-    else if (capture.status === 'NotStarted' && capture.provisioningState !== 'Failed') {
+    else if (capture.status === 'NotStarted') {
+      // Only a planted capture can be NotStarted once its create operation ended.
       capture.cancels.forEach((cancel) => cancel());
       capture.cancels = [];
-      capture.provisioningState = 'Succeeded';
       capture.status = 'Stopped';
       capture.stopReason = STOP_REASONS.manual;
     }
-    const doneAt = now + OPERATION_SECONDS * 1000;
-    return this.succeedsAt(now, doneAt, 200);
+    const doneAt = now + this.settings.retryAfterSeconds * 1000;
+    const accepted = this.succeedsAt(now, doneAt, 200);
+    capture.busy = { operationId: accepted.operationId, untilMs: doneAt };
+    return accepted;
+  }
+
+  /**
+   * Microsoft.Network refuses a write on a resource while another operation on it runs: 409
+   * `AnotherOperationInProgress`, quoting the operation's URL (code and message as reported in
+   * Azure/bicep#5132 and microsoft/AzureTRE#2222).
+   */
+  private refuseWhileBusy(capture: CaptureRecord): void {
+    const busy = capture.busy;
+    if (!busy || this.clock.now() >= busy.untilMs) return;
+    throw new ArmError(
+      409,
+      'AnotherOperationInProgress',
+      'Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ' +
+        `${this.operationUri(capture.watcher.subscriptionId, capture.watcher.location, busy.operationId)}.`,
+    );
   }
 
   /** Starts a status query: the answer is ready at once, behind a Location URL. */
@@ -796,28 +859,38 @@ export class NetworkWatcherModel {
 
   private start(capture: CaptureRecord): void {
     capture.cancels = [];
-    if (capture.failOperation) {
-      capture.provisioningState = 'Failed';
-      capture.status = 'Error';
-      capture.errors = ['InternalError'];
-      return;
-    }
-    capture.provisioningState = 'Succeeded';
+    // A failing create never starts: provisioned() marks it Failed when its operation ends.
+    if (capture.failure) return;
     if (!this.agentReady(capture.vm)) {
-      // Without a running agent nothing can capture: Azure reports the session in Error with AgentStopped.
+      if (this.settings.missingAgent === 'createFails') {
+        capture.failure = {
+          code: 'NetworkWatcherAgentNotReady',
+          message:
+            `Packet capture session '${capture.name}' could not be started: the Network Watcher agent extension ` +
+            `on '${capture.vm.id}' is not installed or not in provisioning state Succeeded.`,
+          errors: ['AgentStopped'],
+        };
+        return;
+      }
+      // Without a running agent nothing can capture: the session shows Error with AgentStopped.
       capture.status = 'Error';
       capture.errors = ['AgentStopped'];
       return;
     }
+    this.run(capture, capture.startAt);
+  }
+
+  /** Runs a capture from `startAt` until its time or byte limit. */
+  private run(capture: CaptureRecord, startAt: number): void {
     capture.status = 'Running';
-    capture.captureStartTimeMs = capture.startAt;
+    capture.captureStartTimeMs = startAt;
     const limitSeconds = capture.request.timeLimitInSeconds || DEFAULT_TIME_LIMIT_SECONDS;
-    let stopAt = capture.startAt + limitSeconds * 1000;
+    let stopAt = startAt + limitSeconds * 1000;
     let reason: string = STOP_REASONS.time;
     try {
       capture.plan = this.synthesize(capture, limitSeconds);
       if (capture.plan.bytesLimitReached) {
-        stopAt = Math.min(stopAt, Math.max(capture.startAt, capture.plan.lastPacketTime.getTime()));
+        stopAt = Math.min(stopAt, Math.max(startAt, capture.plan.lastPacketTime.getTime()));
         reason = STOP_REASONS.bytes;
       }
     } catch {
@@ -828,6 +901,23 @@ export class NetworkWatcherModel {
     capture.cancels.push(this.clock.schedule(stopAt, () => this.finish(capture, reason, stopAt)));
   }
 
+  /** The create operation ended: the resource is Succeeded, or Failed (and the session in Error) with its reason. */
+  private provisioned(capture: CaptureRecord, operationId: string): void {
+    if (capture.busy?.operationId === operationId) capture.busy = undefined;
+    if (this.capturesById.get(capture.id.toLowerCase()) !== capture) return;
+    if (capture.provisioningState !== 'Updating') return;
+    if (!capture.failure) {
+      capture.provisioningState = 'Succeeded';
+      return;
+    }
+    capture.cancels.forEach((cancel) => cancel());
+    capture.cancels = [];
+    capture.provisioningState = 'Failed';
+    capture.status = 'Error';
+    capture.errors = [...capture.failure.errors];
+  }
+
+  /** Stops a capture; its file reaches storage `uploadDelaySeconds` later (the agent uploads after the stop). */
   private finish(capture: CaptureRecord, reason: string, atMs: number): void {
     capture.cancels.forEach((cancel) => cancel());
     capture.cancels = [];
@@ -840,10 +930,17 @@ export class NetworkWatcherModel {
     const file =
       reason === STOP_REASONS.manual ? cutPcap(plan.file, atMs) : { file: plan.file, packets: plan.packets };
     capture.packets = file.packets;
+    const uploadAt = Math.max(this.clock.now(), atMs + this.settings.uploadDelaySeconds * 1000);
+    // Not among the capture's cancels: deleting the capture resource does not stop the agent's upload.
+    this.clock.schedule(uploadAt, () => this.upload(capture, file.file));
+  }
+
+  private upload(capture: CaptureRecord, data: Buffer): void {
     const upload = this.store
-      .upload(capture.blobPath, file.file)
+      .upload(capture.blobPath, data)
       .then(() => {
         capture.storageLocation.storagePath = capture.blobUrl;
+        capture.uploadedAt = this.clock.now();
       })
       .catch(() => {
         capture.status = 'Error';
@@ -1163,4 +1260,16 @@ function instanceView(ext: ExtensionRecord, state: AgentState | 'Creating'): unk
       },
     ],
   };
+}
+
+/**
+ * The blob folder of a capture's files, as Network Watcher documents it: `subscriptions/{sub}/resourcegroups/{rg}/
+ * providers/microsoft.compute/virtualmachines/{vm}` for a VM, and for one scale-set instance
+ * `.../microsoft.compute/virtualmachinescalesets/{vmss}/virtualMachines/{instance}` (MicrosoftDocs/azure-docs,
+ * articles/network-watcher/network-watcher-packet-capture-manage-powershell-vmss.md, "Download a packet capture").
+ * The resource part is lower case, as in the documented examples; `virtualMachines` keeps the documented casing.
+ */
+function captureFolder(target: string, vm: { instanceId?: string }): string {
+  const base = target.toLowerCase().replace(/^\//, '');
+  return vm.instanceId === undefined ? base : `${base}/virtualMachines/${vm.instanceId}`;
 }

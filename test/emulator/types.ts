@@ -16,6 +16,18 @@ export interface EmulatorOptions {
   agentInstallSeconds?: number;
   /** Emulated seconds a new capture stays NotStarted before it runs (default 2). */
   captureStartSeconds?: number;
+  /**
+   * `Retry-After` on every long-running-operation answer, in emulated seconds (the header carries it scaled to the
+   * wall clock, rounded); also how long a create, stop or delete operation stays in progress. Default 10.
+   */
+  retryAfterSeconds?: number;
+  /** Emulated seconds between a capture's stop and its file appearing in storage (default 10). */
+  uploadDelaySeconds?: number;
+  /**
+   * A capture on a VM whose agent is missing or not Succeeded: `captureError` (default: the create succeeds and the
+   * session ends in Error with AgentStopped) or `createFails` (the create operation fails). An assumption.
+   */
+  missingAgent?: 'captureError' | 'createFails';
   /** Items per page for list operations before a nextLink (default 50). */
   pageSize?: number;
   /** Client id reported by the identity endpoint (default a fixed GUID). */
@@ -61,8 +73,10 @@ export interface EmulatorCapture {
   errors: string[];
   /** ARM provisioning state of the capture resource. */
   provisioningState: 'Updating' | 'Succeeded' | 'Failed' | 'Deleting';
-  /** Packets in the uploaded file, once the capture stopped with a file. */
+  /** Packets in the capture's file, once the capture stopped with a file. */
   packets?: number;
+  /** Emulated ms at which the file reached storage (`uploadDelaySeconds` after the stop). */
+  uploadedAt?: number;
 }
 
 /** One ARM request the emulator answered. */
@@ -104,6 +118,11 @@ export interface EmulatorConfig {
   latencyInMs?: number;
   sessionLimit?: number;
   timeScale?: number;
+  retryAfterSeconds?: number;
+  uploadDelaySeconds?: number;
+  captureStartSeconds?: number;
+  agentInstallSeconds?: number;
+  missingAgent?: 'captureError' | 'createFails';
 }
 
 /** A running emulator. */

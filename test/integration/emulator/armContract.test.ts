@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { NETWORK_API_VERSIONS, type Emulator } from '../../emulator/index.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, NETWORK_API_VERSIONS, type Emulator } from '../../emulator/index.js';
 import { bearer, FAST_POLL, networkClient, rawRequest, startTestEmulator } from './emulatorFixture.js';
 
 const SUB = '22222222-0000-0000-0000-000000000000';
@@ -208,9 +208,22 @@ describe('packet capture PUT validation', () => {
 
   it('answers 409 PacketCaptureAlreadyExists to a PUT of a name that exists', async () => {
     expect((await putCapture('pc', validBody)).status).toBe(201);
+    await emulator.advanceClock(DEFAULT_RETRY_AFTER_SECONDS); // the create operation has ended
     const again = await putCapture('pc', validBody);
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ error: { code: 'PacketCaptureAlreadyExists' } });
+  });
+
+  it('answers 409 AnotherOperationInProgress to a PUT of a name whose create is still in progress', async () => {
+    emulator.configure({ timeScale: 1 }); // the 10 s create operation must not end meanwhile
+    try {
+      expect((await putCapture('pc', validBody)).status).toBe(201);
+      const again = await putCapture('pc', validBody);
+      expect(again.status).toBe(409);
+      expect(again.body).toMatchObject({ error: { code: 'AnotherOperationInProgress' } });
+    } finally {
+      emulator.configure({ timeScale: 1000 });
+    }
   });
 });
 
