@@ -3,9 +3,13 @@ import { ArmError, invalidRequestFormat, resourceNotFound } from './armError.js'
 import { describe } from './faultRules.js';
 import type { CaptureStore } from './CaptureStore.js';
 import type { EmulatedClock } from './EmulatedClock.js';
-import { DEFAULT_TIME_LIMIT_SECONDS, type CaptureRequest } from './parseCaptureBody.js';
+import {
+  DEFAULT_TIME_LIMIT_SECONDS,
+  DEFAULT_TOTAL_BYTES_PER_SESSION,
+  type CaptureRequest,
+} from './parseCaptureBody.js';
 import { synthesizeCapture, type SynthesizedCapture } from './traffic/index.js';
-import type { AgentState, EmulatorCapture, EmulatorVm } from './types.js';
+import type { AgentState, EmulatorCapture, EmulatorVm, PlantedCapture } from './types.js';
 
 /**
  * Stop reasons the emulator reports. `TimeExceeded` is Azure's (spec example); the other two are the emulator's
@@ -45,6 +49,8 @@ const VM_ID =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachines\/([^/]+)$/i;
 const VMSS_VM_ID =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachineScaleSets\/([^/]+)\/virtualMachines\/([^/]+)$/i;
+const VMSS_ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachineScaleSets\/([^/]+)$/i;
 const WATCHER_ID =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/networkWatchers\/([^/]+)$/i;
 
@@ -115,6 +121,7 @@ interface CaptureRecord {
   /** Emulated ms at which the file reached storage. */
   uploadedAt?: number;
   cancels: Array<() => void>;
+  planted?: true;
 }
 
 /** A long-running operation behind an `Azure-AsyncOperation` or `Location` URL. */
@@ -324,7 +331,116 @@ export class NetworkWatcherModel {
       provisioningState: c.provisioningState,
       ...(c.packets === undefined ? {} : { packets: c.packets }),
       ...(c.uploadedAt === undefined ? {} : { uploadedAt: c.uploadedAt }),
+      ...(c.planted ? { planted: true as const } : {}),
     }));
+  }
+
+  /**
+   * Plants a capture made by a person (the portal never deletes them): listed, read and queried like any other and
+   * counted toward the session limit. A Running one runs on the clock until its time limit, and its file is
+   * uploaded like any other when it stops. Throws {@link RegistrationError} naming a bad field.
+   */
+  plantCapture(input: PlantedCapture): EmulatorCapture {
+    if (typeof input !== 'object' || input === null) {
+      throw new RegistrationError(`body must be an object, found ${describe(input)}`);
+    }
+    const watcher =
+      typeof input.watcherId === 'string' ? this.watchers.get(input.watcherId.toLowerCase()) : undefined;
+    if (!watcher) {
+      throw new RegistrationError(
+        `watcherId must be the id of a registered network watcher, found ${describe(input.watcherId)}`,
+      );
+    }
+    if (typeof input.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(input.name)) {
+      throw new RegistrationError(
+        `name must be a capture name (letters, digits, '.', '_', '-', at most 80), found ${describe(input.name)}`,
+      );
+    }
+    const id = `${watcher.id}/packetCaptures/${input.name}`;
+    if (this.capturesById.has(id.toLowerCase())) {
+      throw new RegistrationError(`name "${input.name}" is already a capture of ${watcher.name}`);
+    }
+    const vmMatch = typeof input.target === 'string' ? VM_ID.exec(input.target) : null;
+    const ssMatch = typeof input.target === 'string' ? VMSS_ID.exec(input.target) : null;
+    const match = vmMatch ?? ssMatch;
+    if (!match) {
+      throw new RegistrationError(
+        `target must be a virtual machine or scale set resource id, found ${describe(input.target)}`,
+      );
+    }
+    if (!same(match[1]!, watcher.subscriptionId)) {
+      throw new RegistrationError(
+        `target must be in the watcher's subscription ${watcher.subscriptionId}, found ${match[1]!}`,
+      );
+    }
+    const statuses = ['NotStarted', 'Running', 'Stopped', 'Error'] as const;
+    if (!statuses.includes(input.status)) {
+      throw new RegistrationError(
+        `status must be one of ${statuses.join(', ')}, found ${describe(input.status)}`,
+      );
+    }
+    if (input.stopReason !== undefined && (typeof input.stopReason !== 'string' || input.stopReason === '')) {
+      throw new RegistrationError(
+        `stopReason must be a non-empty string, found ${describe(input.stopReason)}`,
+      );
+    }
+    if (
+      input.errors !== undefined &&
+      (!Array.isArray(input.errors) || !input.errors.every((e) => typeof e === 'string'))
+    ) {
+      throw new RegistrationError(`errors must be an array of strings, found ${describe(input.errors)}`);
+    }
+    const limit = input.timeLimitInSeconds ?? DEFAULT_TIME_LIMIT_SECONDS;
+    if (!Number.isInteger(limit) || limit < 0 || limit > DEFAULT_TIME_LIMIT_SECONDS) {
+      throw new RegistrationError(
+        `timeLimitInSeconds must be an integer from 0 to ${DEFAULT_TIME_LIMIT_SECONDS}, found ${describe(input.timeLimitInSeconds)}`,
+      );
+    }
+    const targetType = ssMatch ? 'AzureVMSS' : 'AzureVM';
+    const vm =
+      (ssMatch ? this.instancesOf(input.target)[0] : this.vms.get(input.target.toLowerCase())) ??
+      detachedVm(input.target, watcher.location, ssMatch !== null);
+    const now = this.clock.now();
+    const storageId = `/subscriptions/${watcher.subscriptionId}/resourceGroups/${watcher.resourceGroup}/providers/Microsoft.Storage/storageAccounts/portalcaptures`;
+    const blobPath = `${captureFolder(input.target, vm)}/${blobFileName(now)}`;
+    const blobUrl = this.store.urlFor(blobPath, storageId);
+    const capture: CaptureRecord = {
+      id,
+      name: input.name,
+      watcher,
+      request: {
+        target: input.target,
+        targetType,
+        bytesToCapturePerPacket: 0,
+        totalBytesPerSession: DEFAULT_TOTAL_BYTES_PER_SESSION,
+        timeLimitInSeconds: limit,
+        storageLocation: { storageId },
+        filters: [],
+      },
+      storageLocation: { storageId, storagePath: blobUrl },
+      vm,
+      provisioningState: 'Succeeded',
+      status: 'NotStarted',
+      errors: [],
+      createdAt: now,
+      startAt: now,
+      etag: `W/"${randomUUID()}"`,
+      blobPath,
+      blobUrl,
+      cancels: [],
+      planted: true,
+    };
+    this.capturesById.set(id.toLowerCase(), capture);
+    if (input.status === 'Running') this.run(capture, now);
+    else if (input.status === 'Stopped') {
+      capture.status = 'Stopped';
+      capture.stopReason = input.stopReason ?? STOP_REASONS.time;
+      capture.captureStartTimeMs = now - limit * 1000;
+    } else if (input.status === 'Error') {
+      capture.status = 'Error';
+      capture.errors = [...(input.errors ?? ['InternalError'])];
+    }
+    return this.captures().find((c) => c.id === id)!;
   }
 
   // ---- network watchers -----------------------------------------------------------------------------------------
@@ -1272,4 +1388,25 @@ function instanceView(ext: ExtensionRecord, state: AgentState | 'Creating'): unk
 function captureFolder(target: string, vm: { instanceId?: string }): string {
   const base = target.toLowerCase().replace(/^\//, '');
   return vm.instanceId === undefined ? base : `${base}/virtualMachines/${vm.instanceId}`;
+}
+
+/**
+ * The machine of a planted capture whose target is not registered: enough to synthesize its traffic and name its
+ * file (a scale set's first instance, "0"), never listed as a VM.
+ */
+function detachedVm(target: string, location: string, scaleSet: boolean): VmRecord {
+  const [, , subscriptionId, , resourceGroup, , , , name] = target.split('/');
+  const hash = createHash('sha256').update(target.toLowerCase()).digest();
+  return {
+    id: scaleSet ? `${target}/virtualMachines/0` : target,
+    subscriptionId: subscriptionId!,
+    resourceGroup: resourceGroup!,
+    name: scaleSet ? `${name!}_0` : name!,
+    ...(scaleSet ? { scaleSetId: target, instanceId: '0' } : {}),
+    location,
+    osType: 'Linux',
+    vmId: formatGuid(hash),
+    localIp: `10.${hash[16]! % 256}.${hash[17]! % 256}.${4 + (hash[18]! % 251)}`,
+    extensions: new Map(),
+  };
 }

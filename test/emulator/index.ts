@@ -29,5 +29,6 @@ export type {
   EmulatorVm,
   FaultKind,
   FaultRule,
+  PlantedCapture,
   RequestLogEntry,
 } from './types.js';

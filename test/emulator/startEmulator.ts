@@ -30,6 +30,7 @@ import type {
   EmulatorOptions,
   EmulatorVm,
   FaultRule,
+  PlantedCapture,
   RequestLogEntry,
 } from './types.js';
 
@@ -575,6 +576,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         }
         case 'GET /_emulator/captures':
           return sendJson(res, 200, model.captures());
+        case 'POST /_emulator/captures':
+          return sendJson(res, 201, model.plantCapture(obj() as unknown as PlantedCapture));
         case 'GET /_emulator/requests':
           return sendJson(res, 200, requestLog);
         case 'POST /_emulator/config': {
@@ -713,6 +716,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     clientId,
     registerVm: (vm) => model.registerVm(vm),
     registerWatcher: (w) => model.registerWatcher(w),
+    plantCapture: (c) => model.plantCapture(c),
     captures: () => model.captures(),
     requests: () => requestLog.map((r) => ({ ...r })),
     limitRefusals: () => model.limitRefusals(),

@@ -51,6 +51,25 @@ export interface EmulatorVm {
   agentState?: AgentState;
 }
 
+/**
+ * A capture made by a person (portal, CLI), planted with `POST /_emulator/captures`: listed, read and queried like
+ * any other, counted toward the session limit, never made through ARM.
+ */
+export interface PlantedCapture {
+  /** The network watcher resource id it belongs to (must be registered). */
+  watcherId: string;
+  name: string;
+  /** A VM or scale-set resource id in the watcher's subscription (it need not be registered). */
+  target: string;
+  status: 'NotStarted' | 'Running' | 'Stopped' | 'Error';
+  /** For Stopped: default `TimeExceeded`. */
+  stopReason?: string;
+  /** For Error: default `['InternalError']`. */
+  errors?: string[];
+  /** Default 18000 (the portal's default). A Running capture stops at it. */
+  timeLimitInSeconds?: number;
+}
+
 /** A packet capture as the emulator holds it (a view for tests, not the ARM wire shape). */
 export interface EmulatorCapture {
   id: string;
@@ -77,6 +96,8 @@ export interface EmulatorCapture {
   packets?: number;
   /** Emulated ms at which the file reached storage (`uploadDelaySeconds` after the stop). */
   uploadedAt?: number;
+  /** True for a capture planted through the admin API (made by a person, not through ARM). */
+  planted?: true;
 }
 
 /** One ARM request the emulator answered. */
@@ -141,6 +162,8 @@ export interface Emulator {
   registerVm(vm: EmulatorVm): void;
   /** Adds a network watcher besides the default `NetworkWatcher_<region>` ones. */
   registerWatcher(watcher: { id: string; location: string }): void;
+  /** Plants a capture made by a person; answers its view. */
+  plantCapture(capture: PlantedCapture): EmulatorCapture;
   captures(): EmulatorCapture[];
   requests(): RequestLogEntry[];
   /** Packet-capture PUTs refused because the session limit was reached. */
