@@ -481,7 +481,28 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         challenge("The authentication failed because of an invalid 'Authorization' header."),
       );
     }
-    const problem = issuer.check(match[1]!);
+    // ARM takes tokens for its own resource only: management.azure.com (or the older management.core.windows.net)
+    // and, here, the emulator's URL, which is what the SDK asks for when its endpoint is the emulator.
+    const audiences = [
+      baseUrl,
+      `${baseUrl}/`,
+      'https://management.azure.com',
+      'https://management.azure.com/',
+      'https://management.core.windows.net',
+      'https://management.core.windows.net/',
+    ];
+    const result = issuer.check(match[1]!, audiences);
+    const problem = result?.problem;
+    if (result?.problem === 'audience') {
+      // Code and message as ARM answers them (Azure-Samples/active-directory-dotnetcore-daemon-v2#145).
+      throw new ArmError(
+        401,
+        'InvalidAuthenticationTokenAudience',
+        `The access token has been obtained for wrong audience or resource '${result.audience}'. It should exactly ` +
+          `match with one of the allowed audiences ${audiences.map((a) => `'${a}'`).join(',')}.`,
+        challenge('The access token has been obtained for wrong audience or resource.'),
+      );
+    }
     if (problem === 'expired') {
       throw new ArmError(
         401,
