@@ -120,6 +120,8 @@ interface CaptureRecord {
   packets?: number;
   /** Emulated ms at which the file reached storage. */
   uploadedAt?: number;
+  /** The blob the file was written to (differs from storagePath with fileNameSkewMs). */
+  uploadedBlobPath?: string;
   cancels: Array<() => void>;
   planted?: true;
 }
@@ -144,6 +146,8 @@ export interface ModelSettings {
   retryAfterSeconds: number;
   /** Emulated seconds between a capture's stop and its file appearing in storage. */
   uploadDelaySeconds: number;
+  /** How much later than the reported storagePath's name the uploaded blob's name is, ms. */
+  fileNameSkewMs: number;
   missingAgent: MissingAgentBehaviour;
 }
 
@@ -331,6 +335,7 @@ export class NetworkWatcherModel {
       provisioningState: c.provisioningState,
       ...(c.packets === undefined ? {} : { packets: c.packets }),
       ...(c.uploadedAt === undefined ? {} : { uploadedAt: c.uploadedAt }),
+      ...(c.uploadedBlobPath === undefined ? {} : { uploadedBlobPath: c.uploadedBlobPath }),
       ...(c.planted ? { planted: true as const } : {}),
     }));
   }
@@ -1052,11 +1057,18 @@ export class NetworkWatcherModel {
   }
 
   private upload(capture: CaptureRecord, data: Buffer): void {
+    const skew = this.settings.fileNameSkewMs;
+    const blobPath =
+      skew === 0
+        ? capture.blobPath
+        : `${captureFolder(capture.request.target, capture.vm)}/${blobFileName(capture.startAt + skew)}`;
     const upload = this.store
-      .upload(capture.blobPath, data)
+      .upload(blobPath, data)
       .then(() => {
-        capture.storageLocation.storagePath = capture.blobUrl;
+        // Network Watcher keeps reporting the path it announced, even when the agent named the file otherwise.
+        if (skew === 0) capture.storageLocation.storagePath = capture.blobUrl;
         capture.uploadedAt = this.clock.now();
+        capture.uploadedBlobPath = blobPath;
       })
       .catch(() => {
         capture.status = 'Error';

@@ -98,6 +98,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       options.uploadDelaySeconds ?? DEFAULT_UPLOAD_DELAY_SECONDS,
       'uploadDelaySeconds',
     ),
+    fileNameSkewMs: nonNegative(options.fileNameSkewMs ?? 0, 'fileNameSkewMs'),
     missingAgent: missingAgentBehaviour(options.missingAgent ?? 'captureError'),
   };
   const clock = new EmulatedClock(positive(options.timeScale ?? 1, 'timeScale'));
@@ -121,6 +122,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       settings.retryAfterSeconds = nonNegative(c.retryAfterSeconds, 'retryAfterSeconds');
     if (c.uploadDelaySeconds !== undefined)
       settings.uploadDelaySeconds = nonNegative(c.uploadDelaySeconds, 'uploadDelaySeconds');
+    if (c.fileNameSkewMs !== undefined)
+      settings.fileNameSkewMs = nonNegative(c.fileNameSkewMs, 'fileNameSkewMs');
     if (c.captureStartSeconds !== undefined)
       settings.captureStartSeconds = nonNegative(c.captureStartSeconds, 'captureStartSeconds');
     if (c.agentInstallSeconds !== undefined)
@@ -793,6 +796,7 @@ const CONFIG_FIELDS = [
   'timeScale',
   'retryAfterSeconds',
   'uploadDelaySeconds',
+  'fileNameSkewMs',
   'captureStartSeconds',
   'agentInstallSeconds',
   'missingAgent',

@@ -24,6 +24,12 @@ export interface EmulatorOptions {
   /** Emulated seconds between a capture's stop and its file appearing in storage (default 10). */
   uploadDelaySeconds?: number;
   /**
+   * The agent names the file by its own start time: the uploaded blob's name is this many ms later than the
+   * `storagePath` reported at creation (default 0: the same name). An assumption, to test a reader that looks
+   * under the folder when `storagePath` is absent.
+   */
+  fileNameSkewMs?: number;
+  /**
    * A capture on a VM whose agent is missing or not Succeeded: `captureError` (default: the create succeeds and the
    * session ends in Error with AgentStopped) or `createFails` (the create operation fails). An assumption.
    */
@@ -96,6 +102,8 @@ export interface EmulatorCapture {
   packets?: number;
   /** Emulated ms at which the file reached storage (`uploadDelaySeconds` after the stop). */
   uploadedAt?: number;
+  /** Blob name (in `network-watcher-logs`) the file was written to; differs from storagePath's with fileNameSkewMs. */
+  uploadedBlobPath?: string;
   /** True for a capture planted through the admin API (made by a person, not through ARM). */
   planted?: true;
 }
@@ -141,6 +149,7 @@ export interface EmulatorConfig {
   timeScale?: number;
   retryAfterSeconds?: number;
   uploadDelaySeconds?: number;
+  fileNameSkewMs?: number;
   captureStartSeconds?: number;
   agentInstallSeconds?: number;
   missingAgent?: 'captureError' | 'createFails';

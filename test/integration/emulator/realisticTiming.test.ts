@@ -218,6 +218,29 @@ describe('the file reaches storage uploadDelaySeconds after the stop', () => {
     expect(emulator.captures()[0]!.uploadedAt).toBeGreaterThanOrEqual(beforeUpload);
   });
 
+  it('with fileNameSkewMs, writes the file under the same folder with another name than storagePath', async () => {
+    emulator.configure({ fileNameSkewMs: 1_500 });
+    try {
+      await running('pc');
+      await emulator.advanceClock(60 + DEFAULT_UPLOAD_DELAY_SECONDS);
+      const capture = emulator.captures()[0]!;
+      const reported = (await client.packetCaptures.get(NW.rg, NW.name, 'pc')).storageLocation!.storagePath!;
+      expect(reported).toBe(capture.storagePath);
+      expect(await blobExists(reported)).toBe(false);
+      const folder = capture.uploadedBlobPath!.slice(0, capture.uploadedBlobPath!.lastIndexOf('/') + 1);
+      expect(reported).toContain(`/${folder}`);
+      expect(reported.endsWith(capture.uploadedBlobPath!)).toBe(false);
+      const service = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
+      const names = [];
+      for await (const b of service.getContainerClient(CAPTURE_CONTAINER).listBlobsFlat({ prefix: folder })) {
+        names.push(b.name);
+      }
+      expect(names).toContain(capture.uploadedBlobPath);
+    } finally {
+      emulator.configure({ fileNameSkewMs: 0 });
+    }
+  });
+
   it('still uploads the file when the capture resource is deleted before the upload', async () => {
     await running('pc');
     await emulator.advanceClock(60);
