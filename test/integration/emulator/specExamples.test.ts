@@ -7,10 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../emulator/index.js';
 import { FAST_POLL, networkClient, shapeDifferences, startTestEmulator } from './emulatorFixture.js';
 
-const EXAMPLES = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../../shared/reference/network-watcher/examples',
-);
+const EXAMPLES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/network-watcher');
 
 interface Example {
   parameters: Record<string, unknown> & { 'api-version': string; subscriptionId: string };
