@@ -78,7 +78,8 @@ export async function followCapture(
   }
 
   const firstCheckAt = since + Math.min(timeLimitSeconds, config.stuckTimeoutSeconds) * 1000;
-  if (!record.statusOperationUrl && !record.stopRequestedAt && now < firstCheckAt) {
+  const checkAsked = record.statusCheckAt !== undefined && now >= Date.parse(record.statusCheckAt);
+  if (!record.statusOperationUrl && !checkAsked && now < firstCheckAt) {
     const next = createInProgress
       ? Math.min(firstCheckAt, now + CREATE_RECHECK_SECONDS * 1000)
       : firstCheckAt;
@@ -148,6 +149,7 @@ export async function followCapture(
   await ledger.move(record, 'note', {
     captureStatus,
     statusOperationUrl: undefined,
+    statusCheckAt: undefined,
     lastError: undefined,
     nextAttemptAt: iso(now + waitSeconds * 1000),
   });
