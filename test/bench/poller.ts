@@ -215,7 +215,7 @@ async function tickWallTime(services: BenchServices, sizes: readonly number[]): 
   );
   printTable(rows);
   console.log(
-    'Notes: a capture not due costs no ARM request, only its ledger read; a due one costs one queryStatus POST ' +
+    'Notes: a capture not due costs no ARM request and no ledger read (only its active-index entry); a due one costs one queryStatus POST ' +
       '(202, Retry-After 10 s) and one ledger write: its answer is read on the next tick instead of being waited for.',
   );
 }
