@@ -599,6 +599,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           return sendJson(res, 201, { registered: w.id });
         }
         case 'GET /_emulator/captures':
+          clock.catchUp();
           return sendJson(res, 200, model.captures());
         case 'POST /_emulator/captures':
           return sendJson(res, 201, model.plantCapture(obj() as unknown as PlantedCapture));
@@ -741,7 +742,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     registerVm: (vm) => model.registerVm(vm),
     registerWatcher: (w) => model.registerWatcher(w),
     plantCapture: (c) => model.plantCapture(c),
-    captures: () => model.captures(),
+    captures: () => {
+      clock.catchUp();
+      return model.captures();
+    },
     requests: () => requestLog.map((r) => ({ ...r })),
     limitRefusals: () => model.limitRefusals(),
     configure,
