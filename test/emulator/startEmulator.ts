@@ -304,6 +304,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     {
       method: 'GET',
+      pattern: new RegExp(`^${VMSS}/virtualMachines/([^/]+)/extensions$`, 'i'),
+      provider: 'compute',
+      handle: ({ params: [s, g, ss, i], url }) => ({
+        status: 200,
+        body: model.listScaleSetVmExtensions(s!, g!, ss!, i!, expandsInstanceView(url)),
+      }),
+    },
+    {
+      method: 'GET',
       pattern: new RegExp(`^${VMSS}/extensions$`, 'i'),
       provider: 'compute',
       handle: ({ params: [s, g, ss] }) => ({ status: 200, body: model.listScaleSetExtensions(s!, g!, ss!) }),
