@@ -131,7 +131,7 @@ export class FakeGateway implements CaptureGateway {
     this.setStatus(name, status);
   }
 
-  private async gate(method: keyof CaptureGateway, name?: string): Promise<void> {
+  private async gate(method: keyof CaptureGateway, name?: string, signal?: AbortSignal): Promise<void> {
     this.calls.push({ method, name });
     const matches = (h: { method: string; name?: string }) =>
       h.method === method && (h.name === undefined || h.name.toLowerCase() === name?.toLowerCase());
@@ -144,7 +144,11 @@ export class FakeGateway implements CaptureGateway {
     if (held !== -1) {
       const [h] = this.holds.splice(held, 1);
       h!.arrive();
-      await h!.gate;
+      // A held call gives up when its caller's deadline fires, as the SDK's request does.
+      await new Promise<void>((resolve, reject) => {
+        void h!.gate.then(resolve);
+        signal?.addEventListener('abort', () => reject(new Error('The operation was aborted (deadline).')));
+      });
     }
   }
 
@@ -218,8 +222,12 @@ export class FakeGateway implements CaptureGateway {
     };
   }
 
-  async queryStatus(watcher: WatcherRef, name: string): Promise<StatusAnswer> {
-    await this.gate('queryStatus', name);
+  async queryStatus(
+    watcher: WatcherRef,
+    name: string,
+    options: GatewayCallOptions = {},
+  ): Promise<StatusAnswer> {
+    await this.gate('queryStatus', name, options.abortSignal);
     const c = this.captures.get(this.key(watcher.id, name));
     if (!c) return { kind: 'missing' };
     return {

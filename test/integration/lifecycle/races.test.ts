@@ -180,3 +180,27 @@ describe('refusals and failed creates', () => {
     expect(app.gateway.capture(name)).toBeUndefined(); // released at once
   });
 });
+
+describe('deadlines', () => {
+  it('scenario 5: a record whose ARM call hangs gives up at its own deadline; the others are driven meanwhile', async () => {
+    const app = await fakeApp({ POLL_RECORD_TIME_LIMIT_SECONDS: '5' });
+    app.gateway.addVm(vmId('slow-01'), REGION);
+    app.gateway.addVm(vmId('fast-01'), REGION);
+    const slow = await handleAlert(firedMetricAlert(vmId('slow-01')), app.deps);
+    const fast = await handleAlert(firedMetricAlert(vmId('fast-01')), app.deps);
+    await pollCaptures(app.deps); // reads the create operations
+    for (const a of [slow, fast])
+      app.gateway.setStatus(a.body.captureName as string, 'Stopped', 'TimeExceeded');
+    app.advance(61);
+    const hung = app.gateway.hold('queryStatus', slow.body.captureName);
+
+    const report = await pollCaptures(app.deps);
+
+    expect(report.errors).toBe(0);
+    expect((await app.ledger.get(fast.body.alertId))?.state).toBe('notified');
+    const waiting = await app.ledger.get(slow.body.alertId);
+    expect(waiting?.state).toBe('running');
+    expect(waiting?.lastError).toMatch(/^status not read: .*aborted/);
+    hung.release();
+  }, 20_000);
+});
