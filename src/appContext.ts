@@ -33,11 +33,11 @@ export function createAppContext(
   const config = loadConfig(env);
   const credential = options.credential ?? new DefaultAzureCredential();
   const now = options.now;
-  const ledger = CaptureLedger.fromConfig(
-    config.ledger,
-    credential,
-    now ? { now: () => new Date(now()) } : {},
-  );
+  const ledger = CaptureLedger.fromConfig(config.ledger, credential, {
+    ...(now ? { now: () => new Date(now()) } : {}),
+    // The fast path's budget per ledger call: a stalled Table service answers 503 within Azure Monitor's 10 s.
+    callTimeoutInMs: config.fastPathTimeoutSeconds * 1000,
+  });
   // The identity endpoint's header value is a credential an SDK error may quote: every sink redacts it.
   registerSecret(env.IDENTITY_HEADER);
   registerSecret(env.MSI_SECRET);
@@ -52,7 +52,8 @@ export function createAppContext(
     }),
     logger,
     now: options.now,
-    files: new CaptureFiles(config, credential, { now }),
+    // Storage checks a link's expiry against real time: the files keep the wall clock, never a test's offset.
+    files: new CaptureFiles(config, credential),
     verifier: config.secureWebhook
       ? new EntraTokenVerifier(config.secureWebhook, { now: options.now })
       : undefined,

@@ -59,15 +59,25 @@ const authorityUrl = (fallback: string) =>
     )
     .transform((v) => v.replace(/\/+$/, '').toLowerCase());
 
-/** NCRONTAB with seconds (six fields), or a TimeSpan such as 00:00:30, as the Functions timer trigger takes. */
+/**
+ * NCRONTAB with seconds (six fields). A TimeSpan (`00:00:30`) is refused: Flex Consumption, where the app runs,
+ * supports only NCRONTAB schedules for timer triggers, so the poller would never run.
+ * https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer#ncrontab-expressions
+ */
 const pollSchedule = z
   .string()
   .default('*/30 * * * * *')
-  .pipe(
-    z.string().regex(/^(\S+\s+){5}\S+$|^\d{1,2}:\d{2}:\d{2}$/, {
-      error: 'expected a six-field NCRONTAB expression (with seconds) or a TimeSpan like 00:00:30',
-    }),
-  );
+  .superRefine((v, ctx) => {
+    if (/^\d{1,2}(\.\d{1,2})?:\d{2}(:\d{2})?$/.test(v.trim())) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'a TimeSpan schedule is not supported: Flex Consumption timers need an NCRONTAB expression, e.g. "*/30 * * * * *" for every 30 s',
+      });
+    } else if (!/^(\S+\s+){5}\S+$/.test(v.trim())) {
+      ctx.addIssue({ code: 'custom', message: 'expected a six-field NCRONTAB expression (with seconds)' });
+    }
+  });
 
 /** The Network Watcher filter objects accepted in `CAPTURE_FILTERS` and in an alert's `customProperties`. */
 export const captureFilterSchema = z.strictObject({
@@ -160,6 +170,10 @@ export const settingsSchema = z
     FAST_PATH_TIMEOUT_SECONDS: int(5, 1, 9),
     CAPTURE_POLL_SCHEDULE: pollSchedule,
     POLL_CONCURRENCY: int(8, 1, 64),
+    POLL_RECORD_TIME_LIMIT_SECONDS: int(30, 5, 300),
+    POLL_TICK_TIME_LIMIT_SECONDS: int(240, 10, 540),
+    CAPTURE_FILE_WAIT_SECONDS: int(300, 0, 3_600),
+    LEDGER_RETENTION_DAYS: int(30, 1, 3_650),
     NOTIFY_WEBHOOK_URL: httpsUrl,
     NOTIFY_TEAMS_WEBHOOK_URL: httpsUrl,
     NOTIFY_SLACK_WEBHOOK_URL: httpsUrl,
@@ -170,6 +184,7 @@ export const settingsSchema = z
       .url({ protocol: /^https$/, error: 'expected an https URL' })
       .default('https://management.azure.com'),
     CAPTURE_STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
+    LOCAL_TIME_SCALE: int(1, 1, 3_600),
     LEDGER_STORAGE_ACCOUNT_NAME: z
       .string()
       .regex(/^[a-z0-9]{3,24}$/, {
@@ -261,6 +276,11 @@ export interface Config {
    * connection string. Unset in Azure, where the identity reads them (Storage Blob Data Reader).
    */
   captureStorageConnectionString?: string;
+  /**
+   * Local runs only (the sandbox's emulated clock runs this many times faster than the wall clock): the poller
+   * expects captures to end that much sooner. 1 in Azure.
+   */
+  localTimeScale: number;
   captureTimeLimitSeconds: number;
   captureMaxTimeLimitSeconds: number;
   /** 0 captures whole packets. */
@@ -278,6 +298,14 @@ export interface Config {
   fastPathTimeoutSeconds: number;
   pollSchedule: string;
   pollConcurrency: number;
+  /** Deadline of one record's work in a tick. */
+  pollRecordTimeLimitSeconds: number;
+  /** Budget of one tick, below the host's `functionTimeout` (host.json: 10 min). */
+  pollTickTimeLimitSeconds: number;
+  /** How long after a capture's end its file is waited for before notifying without a summary. */
+  captureFileWaitSeconds: number;
+  /** Records created longer ago than this (and done) are removed from the ledger. */
+  ledgerRetentionDays: number;
   notify: {
     webhookUrl?: string;
     teamsWebhookUrl?: string;
@@ -315,6 +343,7 @@ function toConfig(s: Settings): Config {
   return {
     captureStorageAccountId: s.CAPTURE_STORAGE_ACCOUNT_ID,
     captureStorageConnectionString: s.CAPTURE_STORAGE_CONNECTION_STRING,
+    localTimeScale: s.LOCAL_TIME_SCALE,
     captureTimeLimitSeconds: s.CAPTURE_TIME_LIMIT_SECONDS,
     captureMaxTimeLimitSeconds: s.CAPTURE_MAX_TIME_LIMIT_SECONDS,
     captureBytesPerPacket: s.CAPTURE_BYTES_PER_PACKET,
@@ -330,6 +359,10 @@ function toConfig(s: Settings): Config {
     fastPathTimeoutSeconds: s.FAST_PATH_TIMEOUT_SECONDS,
     pollSchedule: s.CAPTURE_POLL_SCHEDULE,
     pollConcurrency: s.POLL_CONCURRENCY,
+    pollRecordTimeLimitSeconds: s.POLL_RECORD_TIME_LIMIT_SECONDS,
+    pollTickTimeLimitSeconds: s.POLL_TICK_TIME_LIMIT_SECONDS,
+    captureFileWaitSeconds: s.CAPTURE_FILE_WAIT_SECONDS,
+    ledgerRetentionDays: s.LEDGER_RETENTION_DAYS,
     notify: {
       webhookUrl: s.NOTIFY_WEBHOOK_URL,
       teamsWebhookUrl: s.NOTIFY_TEAMS_WEBHOOK_URL,

@@ -3,7 +3,7 @@ import { describeError } from './redact.js';
 /**
  * The few error classes of alert-capture. Each has a reason to exist: the HTTP adapter maps
  * {@link RequestError} to its status, {@link ConfigError} stops the app with every bad setting named,
- * (transient ARM failures are recognised by status, see `isTransient` in `src/azure/networkWatcherGateway.ts`).
+ * (ARM failures are read in one place: `src/azure/armErrors.ts`).
  */
 
 /** A problem with what a caller sent: mapped to an HTTP status and an ARM-style error body. */

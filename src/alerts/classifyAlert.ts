@@ -1,3 +1,4 @@
+import type { CaptureTarget } from '../captures/captureTarget.js';
 import { z } from 'zod';
 import { captureFilterSchema, type CaptureFilter } from '../config.js';
 import { isWithinAnyScope, parseResourceId, parseScaleSetInstanceId } from '../azure/armId.js';
@@ -9,17 +10,8 @@ import type { AlertEvent } from './parseAlert.js';
  * allowed scopes).
  */
 
-/** The machine a capture runs on. */
-export type CaptureTarget =
-  | { kind: 'vm'; vmId: string; subscriptionId: string; resourceGroup: string; vmName: string }
-  | {
-      kind: 'vmssInstance';
-      scaleSetId: string;
-      instanceId: string;
-      subscriptionId: string;
-      resourceGroup: string;
-      scaleSetName: string;
-    };
+/** What a capture is taken on (see `src/captures/captureTarget.ts`). */
+export type { CaptureTarget };
 
 /** What the webhook should do with an alert. */
 export type Classification =

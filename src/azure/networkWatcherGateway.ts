@@ -1,39 +1,44 @@
 import type { TokenCredential } from '@azure/core-auth';
-import {
-  NetworkManagementClient,
-  type PacketCapture,
-  type PacketCaptureQueryStatusResult,
-} from '@azure/arm-network';
+import { NetworkManagementClient, type PacketCapture } from '@azure/arm-network';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import { createHttpHeaders, createPipelineRequest, RestError } from '@azure/core-rest-pipeline';
+import type { CaptureTarget } from '../captures/captureTarget.js';
+import { stripQuery } from '../logger.js';
 import { parseResourceId } from './armId.js';
+import { armStatus } from './armErrors.js';
+import {
+  AGENT_PUBLISHER,
+  AGENT_TYPES,
+  type AgentStatus,
+  type CaptureGateway,
+  type CaptureResource,
+  type CaptureStatus,
+  type CreatedCapture,
+  type GatewayCallOptions,
+  type ListedCapture,
+  type OperationAnswer,
+  type SideEffectAnswer,
+  type StatusAnswer,
+  type WatcherRef,
+} from './captureGateway.js';
+
+export type {
+  AgentState,
+  AgentStatus,
+  CaptureGateway,
+  GatewayCallOptions,
+  ListedCapture,
+  WatcherRef,
+} from './captureGateway.js';
 
 /** The Network API version @azure/arm-network 36 speaks (its own calls use the same). */
 const NETWORK_API_VERSION = '2025-05-01';
 /** Compute API version used for the generic GETs and PUTs of VMs, scale sets and their extensions. */
 const COMPUTE_API_VERSION = '2024-07-01';
-/** The Network Watcher agent's extension name, publisher and types. */
+/** The name under which the app installs the agent when none exists (Azure's portal uses it too). */
 export const AGENT_EXTENSION_NAME = 'AzureNetworkWatcherExtension';
-const AGENT_PUBLISHER = 'Microsoft.Azure.NetworkWatcher';
-
-/** A regional Network Watcher. */
-export interface WatcherRef {
-  id: string;
-  subscriptionId: string;
-  resourceGroup: string;
-  name: string;
-  location: string;
-}
-
-/** A packet capture resource as listed in a watcher. */
-export interface ListedCapture {
-  name: string;
-  target?: string;
-  provisioningState?: string;
-}
-
-/** The Network Watcher agent's state on a VM. */
-export type AgentState = 'installed' | 'installing' | 'missing' | 'failed';
+/** A status operation whose Retry-After is at most this is read at once, in the same call. */
+const READ_AT_ONCE_SECONDS = 1;
 
 /** Options for {@link NetworkWatcherGateway}. */
 export interface NetworkWatcherGatewayOptions {
@@ -50,11 +55,6 @@ export interface NetworkWatcherGatewayOptions {
   networkWatcherResourceGroup?: string;
 }
 
-/** Options carrying an abort signal (the caller's time budget). */
-export interface GatewayCallOptions {
-  abortSignal?: AbortSignal;
-}
-
 interface CacheEntry<T> {
   value: Promise<T>;
   expiresAt: number;
@@ -65,30 +65,10 @@ export function normalizeLocation(location: string): string {
   return location.replace(/\s+/g, '').toLowerCase();
 }
 
-/** True when an ARM failure is worth retrying later (throttling, 5xx, network, timeout, abort). */
-export function isTransient(e: unknown): boolean {
-  if (e instanceof RestError) {
-    if (e.statusCode === undefined) return true;
-    return e.statusCode === 408 || e.statusCode === 429 || e.statusCode >= 500;
-  }
-  if (e instanceof Error) {
-    return (
-      e.name === 'AbortError' ||
-      e.name === 'TimeoutError' ||
-      /ECONNRESET|ECONNREFUSED|socket hang up|ETIMEDOUT/i.test(e.message)
-    );
-  }
-  return false;
-}
-
-/** The ARM status code of a failure, if any. */
-export function armStatus(e: unknown): number | undefined {
-  return e instanceof RestError ? e.statusCode : undefined;
-}
-
-/** The ARM error code of a failure, if any. */
-export function armCode(e: unknown): string | undefined {
-  return e instanceof RestError ? e.code : undefined;
+interface RawAnswer {
+  status: number;
+  headers: { get(name: string): string | undefined };
+  body: unknown;
 }
 
 /**
@@ -97,12 +77,12 @@ export function armCode(e: unknown): string | undefined {
  * Holds the caches that keep the fast path to two or three sequential round trips: a VM's region and
  * agent state, and each subscription's watcher list.
  */
-export class NetworkWatcherGateway {
+export class NetworkWatcherGateway implements CaptureGateway {
   private readonly networkClients = new Map<string, NetworkManagementClient>();
   private readonly resourceClients = new Map<string, ResourceManagementClient>();
   private readonly regionCache = new Map<string, CacheEntry<string>>();
   private readonly watcherCache = new Map<string, CacheEntry<WatcherRef[]>>();
-  private readonly agentCache = new Map<string, number>();
+  private readonly agentCache = new Map<string, { status: AgentStatus; expiresAt: number }>();
   /** Subscriptions whose watcher list ARM refused (403): watchers are then found by their default name. */
   private readonly listForbidden = new Set<string>();
   private readonly ttlInMs: number;
@@ -184,17 +164,6 @@ export class NetworkWatcherGateway {
       if (!resource.location) throw new Error(`ARM returned no location for ${resourceId}`);
       return normalizeLocation(resource.location);
     });
-  }
-
-  /** Remembers a region learnt from the alert payload, saving a GET. */
-  rememberLocation(resourceId: string, location: string): void {
-    const key = resourceId.toLowerCase();
-    if (!this.regionCache.has(key)) {
-      this.regionCache.set(key, {
-        value: Promise.resolve(normalizeLocation(location)),
-        expiresAt: this.now() + this.ttlInMs,
-      });
-    }
   }
 
   /**
@@ -279,129 +248,245 @@ export class NetworkWatcherGateway {
   }
 
   /**
-   * Creates a capture and returns as soon as ARM accepted the PUT (201), without polling its operation: the SDK's
-   * `beginCreate` polls once before returning, a round trip the webhook's answer does not need. The request goes
-   * through the same client pipeline (token, retries on 429/5xx/resets) as every other call.
+   * One request through the subscription's Network client pipeline (token, the SDK's retries on 429/5xx/resets
+   * honouring `Retry-After`, bounded by the caller's abort signal), answered whatever its status.
+   */
+  private async send(
+    subscriptionId: string,
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
+    url: string,
+    options: GatewayCallOptions,
+    body?: unknown,
+  ): Promise<RawAnswer> {
+    const response = await this.network(subscriptionId).sendRequest(
+      createPipelineRequest({
+        url,
+        method,
+        headers: createHttpHeaders({
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        }),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        abortSignal: options.abortSignal,
+      }),
+    );
+    return { status: response.status, headers: response.headers, body: parseJson(response.bodyAsText) };
+  }
+
+  private captureUrl(watcher: WatcherRef, name: string, suffix = ''): string {
+    return (
+      `${this.armEndpoint}/subscriptions/${encodeURIComponent(watcher.subscriptionId)}/resourceGroups/${encodeURIComponent(watcher.resourceGroup)}` +
+      `/providers/Microsoft.Network/networkWatchers/${encodeURIComponent(watcher.name)}/packetCaptures/${encodeURIComponent(name)}${suffix}` +
+      `?api-version=${NETWORK_API_VERSION}`
+    );
+  }
+
+  /**
+   * An operation URL from an ARM header, only when it points at the ARM endpoint itself: the pipeline sends our
+   * identity's token with it, so a header naming another host is refused (exact origin, not a suffix).
+   */
+  private operationUrl(value: string | undefined): string | undefined {
+    if (!value) return undefined;
+    try {
+      const url = new URL(value, this.armEndpoint);
+      return url.origin === new URL(this.armEndpoint).origin ? url.toString() : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Creates a capture and returns as soon as ARM accepted the PUT (201), without polling its operation: the next
+   * tick reads `operationUrl` and fails the record with Azure's reason if the create failed.
    */
   async createCapture(
     watcher: WatcherRef,
     name: string,
     parameters: PacketCapture,
     options: GatewayCallOptions = {},
-  ): Promise<{ id?: string; provisioningState?: string }> {
-    const path =
-      `/subscriptions/${encodeURIComponent(watcher.subscriptionId)}/resourceGroups/${encodeURIComponent(watcher.resourceGroup)}` +
-      `/providers/Microsoft.Network/networkWatchers/${encodeURIComponent(watcher.name)}/packetCaptures/${encodeURIComponent(name)}`;
-    const response = await this.network(watcher.subscriptionId).sendRequest(
-      createPipelineRequest({
-        url: `${this.armEndpoint}${path}?api-version=${NETWORK_API_VERSION}`,
-        method: 'PUT',
-        headers: createHttpHeaders({ 'content-type': 'application/json', accept: 'application/json' }),
-        body: JSON.stringify({ properties: parameters }),
-        abortSignal: options.abortSignal,
-      }),
-    );
-    const body = parseJson(response.bodyAsText);
-    if (response.status !== 200 && response.status !== 201) {
-      const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new RestError(error?.message ?? `packet capture PUT answered ${response.status}`, {
-        code: error?.code,
-        statusCode: response.status,
-      });
-    }
-    const created = body as { id?: string; properties?: { provisioningState?: string } } | undefined;
-    return { id: created?.id, provisioningState: created?.properties?.provisioningState };
+  ): Promise<CreatedCapture> {
+    const answer = await this.send(watcher.subscriptionId, 'PUT', this.captureUrl(watcher, name), options, {
+      properties: parameters,
+    });
+    if (answer.status !== 200 && answer.status !== 201) throw armError(answer, 'packet capture PUT');
+    const created = answer.body as
+      | {
+          id?: string;
+          properties?: { provisioningState?: string; storageLocation?: { storagePath?: string } };
+        }
+      | undefined;
+    const storagePath = created?.properties?.storageLocation?.storagePath;
+    return {
+      id: created?.id,
+      provisioningState: created?.properties?.provisioningState,
+      storagePath: storagePath ? stripQuery(storagePath) : undefined,
+      operationUrl: this.operationUrl(answer.headers.get('azure-asyncoperation')),
+    };
   }
 
-  /** The capture's status (queryStatus, waiting for its short operation). Undefined when it does not exist. */
-  async getCaptureStatus(
+  /**
+   * Starts a status query. ARM answers 200 with the status, or 202 with a `Location` to read after its
+   * `Retry-After` (10 s on real Microsoft.Network): when that is short it is read at once, else its URL is
+   * returned for a later tick, so one slow capture never holds a tick.
+   */
+  async queryStatus(
     watcher: WatcherRef,
     name: string,
     options: GatewayCallOptions = {},
-  ): Promise<PacketCaptureQueryStatusResult | undefined> {
-    try {
-      return await this.network(watcher.subscriptionId).packetCaptures.beginGetStatusAndWait(
-        watcher.resourceGroup,
-        watcher.name,
-        name,
-        { abortSignal: options.abortSignal, updateIntervalInMs: 250 },
-      );
-    } catch (e) {
-      if (armStatus(e) === 404) return undefined;
-      throw e;
+  ): Promise<StatusAnswer> {
+    const answer = await this.send(
+      watcher.subscriptionId,
+      'POST',
+      this.captureUrl(watcher, name, '/queryStatus'),
+      options,
+    );
+    return this.statusAnswer(answer, options, true);
+  }
+
+  /** Reads a status query ARM accepted earlier. A gone operation is `missing` (the caller queries again). */
+  async readStatusOperation(operationUrl: string, options: GatewayCallOptions = {}): Promise<StatusAnswer> {
+    const url = this.operationUrl(operationUrl);
+    if (!url) return { kind: 'missing' };
+    const answer = await this.send(this.subscriptionOf(url), 'GET', url, options);
+    return this.statusAnswer(answer, options, false);
+  }
+
+  private async statusAnswer(
+    answer: RawAnswer,
+    options: GatewayCallOptions,
+    first: boolean,
+  ): Promise<StatusAnswer> {
+    if (answer.status === 404) return { kind: 'missing' };
+    if (answer.status === 200) return { kind: 'status', status: toStatus(answer.body) };
+    if (answer.status !== 202) throw armError(answer, 'packet capture queryStatus');
+    const location = this.operationUrl(
+      answer.headers.get('location') ?? answer.headers.get('azure-asyncoperation'),
+    );
+    if (!location) throw armError(answer, 'packet capture queryStatus (no Location)');
+    const retryAfterSeconds = Number(answer.headers.get('retry-after') ?? '0') || 0;
+    if (first && retryAfterSeconds <= READ_AT_ONCE_SECONDS) {
+      await delay(retryAfterSeconds * 1000, options.abortSignal);
+      return this.readStatusOperation(location, options);
     }
+    return { kind: 'accepted', operationUrl: location, retryAfterSeconds };
+  }
+
+  /** Reads an `Azure-AsyncOperation` URL (the PUT's). */
+  async readOperation(operationUrl: string, options: GatewayCallOptions = {}): Promise<OperationAnswer> {
+    const url = this.operationUrl(operationUrl);
+    if (!url) return { status: 'Succeeded' };
+    const answer = await this.send(this.subscriptionOf(url), 'GET', url, options);
+    if (answer.status === 404) return { status: 'Succeeded' }; // expired: the resource's state says the rest
+    if (answer.status !== 200) throw armError(answer, 'operation status');
+    const body = answer.body as { status?: string; error?: { code?: string; message?: string } } | undefined;
+    const status = body?.status;
+    if (status === 'Succeeded' || status === 'Failed' || status === 'Canceled') {
+      return { status, ...(body?.error ? { error: body.error } : {}) };
+    }
+    return { status: 'InProgress' };
+  }
+
+  private subscriptionOf(url: string): string {
+    return /\/subscriptions\/([^/]+)/i.exec(new URL(url).pathname)?.[1] ?? 'operations';
   }
 
   /** The capture resource (target, storage path...). Undefined when it does not exist. */
-  async getCapture(watcher: WatcherRef, name: string, options: GatewayCallOptions = {}) {
-    try {
-      return await this.network(watcher.subscriptionId).packetCaptures.get(
-        watcher.resourceGroup,
-        watcher.name,
-        name,
-        {
-          abortSignal: options.abortSignal,
-        },
-      );
-    } catch (e) {
-      if (armStatus(e) === 404) return undefined;
-      throw e;
-    }
-  }
-
-  /** Deletes a capture resource and waits for the deletion (the file in storage stays). Missing is fine. */
-  deleteCapture(watcher: WatcherRef, name: string, options: GatewayCallOptions = {}): Promise<void> {
-    return this.untilDone(watcher, name, 'beginDeleteAndWait', options);
-  }
-
-  /** Stops a running capture and waits for the stop (its file is then written). Missing is fine. */
-  stopCapture(watcher: WatcherRef, name: string, options: GatewayCallOptions = {}): Promise<void> {
-    return this.untilDone(watcher, name, 'beginStopAndWait', options);
-  }
-
-  private async untilDone(
+  async getCapture(
     watcher: WatcherRef,
     name: string,
-    operation: 'beginDeleteAndWait' | 'beginStopAndWait',
-    options: GatewayCallOptions,
-  ): Promise<void> {
-    try {
-      await this.network(watcher.subscriptionId).packetCaptures[operation](
-        watcher.resourceGroup,
-        watcher.name,
-        name,
-        {
-          abortSignal: options.abortSignal,
-          updateIntervalInMs: 250,
-        },
-      );
-    } catch (e) {
-      if (armStatus(e) !== 404) throw e;
-    }
+    options: GatewayCallOptions = {},
+  ): Promise<CaptureResource | undefined> {
+    const answer = await this.send(watcher.subscriptionId, 'GET', this.captureUrl(watcher, name), options);
+    if (answer.status === 404) return undefined;
+    if (answer.status !== 200) throw armError(answer, 'packet capture GET');
+    const body = answer.body as
+      | {
+          id?: string;
+          properties?: {
+            target?: string;
+            provisioningState?: string;
+            storageLocation?: { storageId?: string; storagePath?: string };
+          };
+        }
+      | undefined;
+    const location = body?.properties?.storageLocation;
+    const storagePath = location?.storagePath ? stripQuery(location.storagePath) : undefined;
+    return {
+      id: body?.id,
+      target: body?.properties?.target,
+      provisioningState: body?.properties?.provisioningState,
+      storagePath,
+      storageLocation: { storageId: location?.storageId, storagePath },
+    };
   }
 
-  /** The Network Watcher agent's state on a VM (a positive answer is cached). */
-  async getAgentState(vmId: string, options: GatewayCallOptions = {}): Promise<AgentState> {
-    const key = vmId.toLowerCase();
-    const knownAt = this.agentCache.get(key);
-    if (knownAt !== undefined && knownAt > this.now()) return 'installed';
-    const id = requireId(vmId);
-    try {
-      const ext = await this.resources(id.subscriptionId).resources.getById(
-        `${vmId}/extensions/${AGENT_EXTENSION_NAME}`,
-        COMPUTE_API_VERSION,
-        { abortSignal: options.abortSignal },
-      );
-      const state = stringProperty(ext.properties, ['provisioningState']) ?? 'Succeeded';
-      if (/^succeeded$/i.test(state)) {
-        this.agentCache.set(key, this.now() + this.ttlInMs);
-        return 'installed';
-      }
-      return /^failed$|^canceled$/i.test(state) ? 'failed' : 'installing';
-    } catch (e) {
-      if (armStatus(e) === 404) return 'missing';
-      throw e;
+  /** Asks ARM to delete a capture resource (the file in storage stays); does not wait for the deletion. */
+  async deleteCapture(
+    watcher: WatcherRef,
+    name: string,
+    options: GatewayCallOptions = {},
+  ): Promise<SideEffectAnswer> {
+    const answer = await this.send(watcher.subscriptionId, 'DELETE', this.captureUrl(watcher, name), options);
+    if (answer.status === 404 || answer.status === 204) return answer.status === 404 ? 'missing' : 'accepted';
+    if (answer.status === 200 || answer.status === 202) return 'accepted';
+    throw armError(answer, 'packet capture DELETE');
+  }
+
+  /** Asks ARM to stop a running capture (its file is then written); does not wait for the stop. */
+  async stopCapture(
+    watcher: WatcherRef,
+    name: string,
+    options: GatewayCallOptions = {},
+  ): Promise<SideEffectAnswer> {
+    const answer = await this.send(
+      watcher.subscriptionId,
+      'POST',
+      this.captureUrl(watcher, name, '/stop'),
+      options,
+    );
+    if (answer.status === 404) return 'missing';
+    if (answer.status === 200 || answer.status === 202 || answer.status === 204) return 'accepted';
+    throw armError(answer, 'packet capture stop');
+  }
+
+  /**
+   * The Network Watcher agent on a VM (its extensions) or a scale set (its model's extensions), recognised by
+   * publisher `Microsoft.Azure.NetworkWatcher` and type `NetworkWatcherAgentLinux`/`Windows` whatever the
+   * extension's name: Microsoft's docs install it as `AzureNetworkWatcherExtension` (portal, CLI),
+   * `networkWatcherAgent` (PowerShell) or `Microsoft.Azure.NetworkWatcher` (templates), and Compute refuses a
+   * second extension of the same handler. An installed agent is cached.
+   * https://learn.microsoft.com/azure/network-watcher/network-watcher-agent-linux
+   */
+  async getAgent(target: CaptureTarget, options: GatewayCallOptions = {}): Promise<AgentStatus> {
+    const resourceId = target.kind === 'vm' ? target.vmId : target.scaleSetId;
+    const key = resourceId.toLowerCase();
+    const known = this.agentCache.get(key);
+    if (known && known.expiresAt > this.now()) return known.status;
+    const answer = await this.send(
+      target.subscriptionId,
+      'GET',
+      `${this.armEndpoint}${resourceId}/extensions?api-version=${COMPUTE_API_VERSION}`,
+      options,
+    );
+    if (answer.status !== 200) throw armError(answer, 'extension list');
+    const value = (answer.body as { value?: unknown[] } | undefined)?.value ?? [];
+    for (const item of value) {
+      const ext = item as { name?: string; properties?: Record<string, unknown> };
+      const publisher = stringProperty(ext.properties, ['publisher']) ?? '';
+      const type = stringProperty(ext.properties, ['type']) ?? '';
+      if (publisher.toLowerCase() !== AGENT_PUBLISHER.toLowerCase()) continue;
+      if (!AGENT_TYPES.some((t) => t.toLowerCase() === type.toLowerCase())) continue;
+      const provisioningState = stringProperty(ext.properties, ['provisioningState']) ?? 'Succeeded';
+      const state = /^succeeded$/i.test(provisioningState)
+        ? 'installed'
+        : /^(failed|canceled)$/i.test(provisioningState)
+          ? 'failed'
+          : 'installing';
+      const status: AgentStatus = { state, extensionName: ext.name, provisioningState };
+      if (state === 'installed') this.agentCache.set(key, { status, expiresAt: this.now() + this.ttlInMs });
+      return status;
     }
+    return { state: 'missing' };
   }
 
   /** Starts installing the Network Watcher agent on a VM (returns once ARM accepted the PUT). */
@@ -461,4 +546,38 @@ function parseJson(text: string | null | undefined): unknown {
   } catch {
     return undefined;
   }
+}
+
+function toStatus(body: unknown): CaptureStatus {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const errors = Array.isArray(b.packetCaptureError)
+    ? b.packetCaptureError.filter((e): e is string => typeof e === 'string')
+    : [];
+  return {
+    packetCaptureStatus: text(b.packetCaptureStatus),
+    stopReason: text(b.stopReason),
+    captureStartTime: text(b.captureStartTime),
+    packetCaptureError: errors,
+  };
+}
+
+/** The ARM error body of a refused request, as the SDK's own `RestError`. */
+function armError(answer: RawAnswer, what: string): RestError {
+  const error = (answer.body as { error?: { code?: string; message?: string } } | undefined)?.error;
+  return new RestError(error?.message ?? `${what} answered ${answer.status}`, {
+    code: error?.code,
+    statusCode: answer.status,
+  });
+}
+
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    });
+  });
 }

@@ -3,6 +3,7 @@ import {
   BlobClient,
   BlobSASPermissions,
   BlobServiceClient,
+  ContainerClient,
   generateBlobSASQueryParameters,
   SASProtocol,
 } from '@azure/storage-blob';
@@ -11,6 +12,7 @@ import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { MAX_NOTIFIED_CONVERSATIONS } from '../notify/captureNotification.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
 import type { CaptureSummary } from '../pcap/types.js';
+import { stripQuery } from '../logger.js';
 
 /** Where Network Watcher writes capture files in the capture account. */
 export const CAPTURE_CONTAINER = 'network-watcher-logs';
@@ -49,9 +51,13 @@ export class CaptureFiles {
    * Summarizes a finished capture's file straight from storage as a stream (memory bounded whatever its size;
    * partial past `SUMMARY_TIME_LIMIT_SECONDS`), keeping the top conversations, as messages carry them.
    */
-  async summarize(record: CaptureRecord): Promise<{ summary: CaptureSummary } | undefined> {
-    const blob = record.storagePath ? this.blob(record.storagePath) : undefined;
-    if (!blob) return undefined;
+  async summarize(
+    record: CaptureRecord,
+  ): Promise<{ summary: CaptureSummary; storagePath?: string } | undefined> {
+    const reported = record.storagePath ? this.blob(record.storagePath) : undefined;
+    if (!reported) return undefined;
+    const found = await this.findCaptureBlob(reported, record.startedAt);
+    const blob = found ?? reported;
     const timeLimitInMs = this.config.summaryTimeLimitSeconds * 1000;
     const download = await blob.download(0, undefined, {
       abortSignal: AbortSignal.timeout(timeLimitInMs + 5000),
@@ -68,7 +74,37 @@ export class CaptureFiles {
         conversations: summary.conversations.slice(0, MAX_NOTIFIED_CONVERSATIONS),
         fileBytes: download.contentLength,
       },
+      ...(found && found.url !== reported.url ? { storagePath: stripQuery(found.url) } : {}),
     };
+  }
+
+  /**
+   * The capture's file: the blob at the reported `storagePath` when it exists, else the first file written under
+   * the same folder at or after the capture started (the agent may name the file differently from the path ARM
+   * reported). `undefined` when neither is there yet; then the download meets BlobNotFound and the poller waits.
+   */
+  private async findCaptureBlob(
+    reported: BlobClient,
+    startedAt: string | undefined,
+  ): Promise<BlobClient | undefined> {
+    if (await reported.exists()) return reported;
+    const folder = reported.name.slice(0, reported.name.lastIndexOf('/') + 1);
+    if (!folder) return undefined;
+    const container = this.service
+      ? this.service.getContainerClient(reported.containerName)
+      : new ContainerClient(`${new URL(reported.url).origin}/${reported.containerName}`, this.credential);
+    // The agent writes after the capture started; another capture of the VM the same day wrote before.
+    const since = startedAt ? Date.parse(startedAt) - 5_000 : 0;
+    let best: { name: string; at: number } | undefined;
+    let seen = 0;
+    for await (const item of container.listBlobsFlat({ prefix: folder })) {
+      // A VM's folder holds one day of its captures: a few files, but never list without a bound.
+      if (++seen > 1_000) break;
+      if (!/\.(cap|pcap|pcapng)$/i.test(item.name) || item.name.slice(folder.length).includes('/')) continue;
+      const at = item.properties.lastModified.getTime();
+      if (at >= since && (!best || at < best.at)) best = { name: item.name, at };
+    }
+    return best ? container.getBlobClient(best.name) : undefined;
   }
 
   /** A read-only link to the file valid for {@link CAPTURE_LINK_TTL_SECONDS}. Goes into the message only, never a log. */

@@ -1,6 +1,7 @@
 import type { PacketCapture } from '@azure/arm-network';
 import type { CaptureOverrides } from '../alerts/classifyAlert.js';
 import type { CaptureFilter, Config } from '../config.js';
+import type { CaptureTarget } from './captureTarget.js';
 
 /** The capture settings after clamping, and what was clamped (said in the response and the ledger). */
 export interface EffectiveCaptureSettings {
@@ -60,9 +61,10 @@ export function effectiveCaptureSettings(
   return { timeLimitInSeconds, bytesToCapturePerPacket, totalBytesPerSession, filters, notes };
 }
 
-/** What the capture runs on. */
+/** The ids of a {@link CaptureTarget} the PUT body needs (a whole `CaptureTarget` is one). */
 export type CaptureTargetSpec =
-  { kind: 'vm'; vmId: string } | { kind: 'vmssInstance'; scaleSetId: string; instanceId: string };
+  | Pick<Extract<CaptureTarget, { kind: 'vm' }>, 'kind' | 'vmId'>
+  | Pick<Extract<CaptureTarget, { kind: 'vmssInstance' }>, 'kind' | 'scaleSetId' | 'instanceId'>;
 
 /** The PUT body of a packet capture for a target, written to the capture storage account. */
 export function packetCaptureParameters(

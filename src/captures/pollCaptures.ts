@@ -1,401 +1,76 @@
-import { parseResourceId } from '../azure/armId.js';
-import { isTransient, type WatcherRef } from '../azure/networkWatcherGateway.js';
 import { errorMessage } from '../errors.js';
-import type { CaptureRecord } from '../ledger/captureRecord.js';
-import { stripQuery } from '../logger.js';
-import { captureIdempotencyKey, type CaptureNotification } from '../notify/captureNotification.js';
-import {
-  deliverNotification,
-  nextNotifyDelaySeconds,
-  type NotifyTargetKind,
-} from '../notify/deliverNotification.js';
-import { describeCaptureError } from '../notify/describeCapture.js';
-import type { CaptureSummary } from '../pcap/types.js';
-import { outsideCaptureAccount, type CaptureFiles } from './CaptureFiles.js';
-import { describeArmError, recordSettings, startCapture, type CaptureDeps } from './startCapture.js';
+import type { CaptureLedger } from '../ledger/CaptureLedger.js';
+import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
+import { driveRecord } from './driveRecord.js';
+import type { PollDeps, PollReport } from './pollTypes.js';
 
-/** What the poller needs besides the orchestration's deps. */
-export interface PollDeps extends CaptureDeps {
-  /** The capture files in storage (summary, download link); absent, messages go without them. */
-  files?: Pick<CaptureFiles, 'summarize' | 'link'>;
-}
+export type { PollDeps, PollReport } from './pollTypes.js';
+export { toNotification } from './notifyRecord.js';
 
-/** What one tick did, for logs and tests. */
-export interface PollReport {
-  active: number;
-  started: number;
-  finished: number;
-  notified: number;
-  failed: number;
-  errors: number;
-}
-
-const IN_FLIGHT = new Set(['pending', 'starting']);
-
-/** Longest a poller tick spends starting one capture (the webhook's own attempt is bounded by its fast path). */
-const START_TIME_LIMIT_SECONDS = 60;
+/** How often one instance removes records past their retention. */
+const RETENTION_SWEEP_INTERVAL_IN_MS = 3_600_000;
+const lastSweep = new WeakMap<CaptureLedger, number>();
 
 /**
- * A `starting` record younger than this belongs to the webhook or another tick that is putting its capture right
- * now: taking it over would PUT a second time, get 409 `PacketCaptureAlreadyExists` and fail a capture that runs.
- * Older than this, its owner died mid-start and the poller resumes it (adopting the capture if the PUT landed).
- */
-const STARTING_OWNED_SECONDS = 2 * START_TIME_LIMIT_SECONDS;
-
-/**
- * One poller tick: one ledger query, then every active record with bounded concurrency. With nothing active it
- * makes no ARM call. A record's error never stops the tick; every transition is ETag-conditional, so overlapping
- * ticks or instances never start or notify twice.
+ * One poller tick: one query of the ledger's active index, then every active record with bounded concurrency,
+ * each under its own deadline (`POLL_RECORD_TIME_LIMIT_SECONDS`) and all under the tick's budget
+ * (`POLL_TICK_TIME_LIMIT_SECONDS`, below the host's `functionTimeout`): records not begun when it runs out wait
+ * for the next tick. With nothing active it makes no ARM call. A record's error never stops the tick; a ledger
+ * outage ends it with one log line. Every write is ETag-conditional, so overlapping ticks never start or notify
+ * twice.
  */
 export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
-  const records = await deps.ledger.listActive();
+  const { config, ledger, logger } = deps;
+  const now = (deps.now ?? Date.now)();
   const report: PollReport = {
-    active: records.length,
+    active: 0,
+    due: 0,
     started: 0,
     finished: 0,
     notified: 0,
     failed: 0,
     errors: 0,
+    deferred: 0,
+    expired: 0,
   };
-  await forEachLimited(records, deps.config.pollConcurrency, async (record) => {
+  const tickSignal = AbortSignal.timeout(config.pollTickTimeLimitSeconds * 1000);
+  let records;
+  try {
+    if (now - (lastSweep.get(ledger) ?? Number.NEGATIVE_INFINITY) >= RETENTION_SWEEP_INTERVAL_IN_MS) {
+      lastSweep.set(ledger, now);
+      report.expired = await ledger.removeExpired({ retentionDays: config.ledgerRetentionDays });
+    }
+    const due = await ledger.listDue(new Date(now));
+    records = due.records;
+    report.active = due.active;
+    report.due = records.length;
+  } catch (e) {
+    if (!(e instanceof LedgerUnavailableError)) throw e;
+    logger.error(`poller: tick skipped, ${errorMessage(e)}`);
+    report.errors++;
+    return report;
+  }
+  let ledgerDown: LedgerUnavailableError | undefined;
+  await forEachLimited(records, config.pollConcurrency, async (record) => {
+    if (tickSignal.aborted || ledgerDown) {
+      report.deferred++;
+      return;
+    }
+    const abortSignal = AbortSignal.any([
+      tickSignal,
+      AbortSignal.timeout(config.pollRecordTimeLimitSeconds * 1000),
+    ]);
     try {
-      await driveRecord(record, deps, report);
+      await driveRecord(record, { deps, report, abortSignal, now: (deps.now ?? Date.now)() });
     } catch (e) {
       report.errors++;
-      deps.logger.error(`poller: alert ${record.alertId} (${record.state}): ${errorMessage(e)}`);
+      if (e instanceof LedgerUnavailableError) ledgerDown ??= e;
+      else logger.error(`poller: alert ${record.alertId} (${record.state}): ${errorMessage(e)}`);
     }
   });
+  if (ledgerDown) logger.error(`poller: tick ended early, ${errorMessage(ledgerDown)}`);
+  if (report.deferred > 0) logger.warn(`poller: ${report.deferred} records left for the next tick`);
   return report;
-}
-
-async function driveRecord(record: CaptureRecord, deps: PollDeps, report: PollReport): Promise<void> {
-  const now = (deps.now ?? Date.now)();
-  if (record.nextAttemptAt && Date.parse(record.nextAttemptAt) > now) return;
-
-  if (IN_FLIGHT.has(record.state)) {
-    if (record.state === 'starting' && now - Date.parse(record.updatedAt) < STARTING_OWNED_SECONDS * 1000) {
-      return;
-    }
-    const ageSeconds = (now - Date.parse(record.createdAt)) / 1000;
-    // A `starting` record whose starter died may have a capture running: startCapture adopts it (or moves the
-    // record back to `pending`), so only `pending` records time out.
-    if (record.state === 'pending' && ageSeconds > deps.config.pendingTimeoutSeconds) {
-      const reason = `no capture could be started within ${deps.config.pendingTimeoutSeconds} s${record.lastError ? `: ${record.lastError}` : ''}`;
-      const failed = await deps.ledger.transition(record, {
-        state: 'failed',
-        reason,
-        nextAttemptAt: undefined,
-      });
-      if (failed) {
-        report.failed++;
-        await notify(failed, deps, report);
-      }
-      return;
-    }
-    const result = await startCapture(record, deps, {
-      abortSignal: AbortSignal.timeout(START_TIME_LIMIT_SECONDS * 1000),
-    });
-    if (result.outcome === 'started') report.started++;
-    if (result.outcome === 'failed') {
-      report.failed++;
-      await notify(result.record, deps, report);
-    }
-    return;
-  }
-
-  if (record.state === 'running') {
-    const finished = await followRunning(record, deps, now);
-    if (finished) {
-      if (finished.state === 'failed') report.failed++;
-      else report.finished++;
-      await notify(finished, deps, report);
-    }
-    return;
-  }
-
-  if (record.state === 'finished' && record.notifiedAt) {
-    await retryCleanUp(record, deps, now);
-    return;
-  }
-  // `finished`, or `failed` and not yet notified.
-  await notify(record, deps, report);
-}
-
-/** How long the poller keeps trying to delete a notified capture's resource before leaving it to the next start. */
-const CLEANUP_GIVE_UP_SECONDS = 24 * 3600;
-
-/** A notified capture whose resource could not be deleted: try again (claimed first), and give up after a day. */
-async function retryCleanUp(record: CaptureRecord, deps: PollDeps, now: number): Promise<void> {
-  const claimed = await deps.ledger.transition(record, {
-    nextAttemptAt: new Date(now + 300_000).toISOString(),
-  });
-  if (!claimed) return;
-  if (await cleanUp(claimed, deps)) {
-    await deps.ledger.transition(claimed, {
-      state: 'notified',
-      nextAttemptAt: undefined,
-      lastError: undefined,
-    });
-  } else if (now - Date.parse(record.notifiedAt ?? record.updatedAt) > CLEANUP_GIVE_UP_SECONDS * 1000) {
-    await deps.ledger.transition(claimed, { state: 'notified', nextAttemptAt: undefined });
-  }
-}
-
-/** Queries a running capture; returns the record once it ended (finished or failed), else undefined. */
-async function followRunning(
-  record: CaptureRecord,
-  deps: PollDeps,
-  now: number,
-): Promise<CaptureRecord | undefined> {
-  const watcher = watcherOf(record);
-  const name = record.captureName;
-  if (!watcher || !name) {
-    return deps.ledger.transition(record, {
-      state: 'failed',
-      reason: 'the record lost its watcher or capture name',
-    });
-  }
-  const since = Date.parse(record.startedAt ?? record.updatedAt);
-  const overdueAfterSeconds =
-    recordSettings(record, deps.config).timeLimitInSeconds + deps.config.stuckTimeoutSeconds;
-  const overdue = now - since > overdueAfterSeconds * 1000;
-  const giveUp = async (reason: string, captureStatus?: string) => {
-    // Stop it so it cannot go on writing a file nobody is told about; the slot is freed after notifying.
-    await deps.gateway.stopCapture(watcher, name).catch(() => undefined);
-    return deps.ledger.transition(record, {
-      state: 'failed',
-      ...(captureStatus ? { captureStatus } : {}),
-      reason,
-      endedAt: new Date(now).toISOString(),
-    });
-  };
-  let status;
-  try {
-    status = await deps.gateway.getCaptureStatus(watcher, name);
-  } catch (e) {
-    if (overdue)
-      return giveUp(
-        `the capture's status could not be read for ${overdueAfterSeconds} s: ${describeArmError(e)}`,
-      );
-    if (isTransient(e)) return undefined;
-    throw e;
-  }
-  if (!status) {
-    return deps.ledger.transition(record, {
-      state: 'failed',
-      reason: `capture ${name} disappeared before it ended (deleted outside alert-capture?)`,
-      endedAt: new Date(now).toISOString(),
-    });
-  }
-  const captureStatus = status.packetCaptureStatus ?? 'Unknown';
-  if (captureStatus === 'Stopped' || captureStatus === 'Error') {
-    const resource = await deps.gateway.getCapture(watcher, name).catch(() => undefined);
-    const errors = status.packetCaptureError ?? [];
-    const storagePath = resource?.storageLocation?.storagePath
-      ? stripQuery(resource.storageLocation.storagePath)
-      : undefined;
-    // A storage path anyone with packet-capture write can set: never read (nor trusted) outside our account.
-    const outside = storagePath === undefined ? undefined : outsideCaptureAccount(deps.config, storagePath);
-    return deps.ledger.transition(record, {
-      state: captureStatus === 'Error' || outside ? 'failed' : 'finished',
-      captureStatus,
-      stopReason: status.stopReason,
-      // Network Watcher's own start time, when it says: the PUT is only when we asked.
-      ...(status.captureStartTime ? { startedAt: status.captureStartTime.toISOString() } : {}),
-      captureErrors: errors,
-      endedAt: new Date(now).toISOString(),
-      storagePath,
-      reason:
-        captureStatus === 'Error'
-          ? `the capture failed: ${errors.map(describeCaptureError).join('; ') || 'Network Watcher gave no error'}`
-          : outside,
-      nextAttemptAt: undefined,
-    });
-  }
-  if (
-    (captureStatus === 'NotStarted' || captureStatus === 'Unknown') &&
-    now - since > deps.config.stuckTimeoutSeconds * 1000
-  ) {
-    return giveUp(
-      `the capture stayed ${captureStatus} for more than ${deps.config.stuckTimeoutSeconds} s`,
-      captureStatus,
-    );
-  }
-  if (overdue) {
-    return giveUp(
-      `the capture was still ${captureStatus} ${deps.config.stuckTimeoutSeconds} s after its time limit`,
-      captureStatus,
-    );
-  }
-  if (record.captureStatus !== captureStatus) await deps.ledger.transition(record, { captureStatus });
-  return undefined;
-}
-
-/**
- * Notifies once: the record is claimed with an ETag-conditional write (attempt count and next attempt time) before
- * anything is sent, so two ticks never both send; targets that accepted are remembered and not sent again.
- */
-async function notify(record: CaptureRecord, deps: PollDeps, report: PollReport): Promise<void> {
-  const { config, ledger } = deps;
-  const now = (deps.now ?? Date.now)();
-  const attempts = record.notifyAttempts + 1;
-  const claimed = await ledger.transition(record, {
-    notifyAttempts: attempts,
-    nextAttemptAt: new Date(now + nextNotifyDelaySeconds(attempts) * 1000).toISOString(),
-  });
-  if (!claimed) return;
-
-  let current = claimed;
-  const files = deps.files;
-  if (current.state === 'finished' && current.summaryJson === undefined && files) {
-    const summarized = await files.summarize(current).catch((e: unknown) => {
-      deps.logger.warn(`summary of ${current.captureName ?? ''} failed: ${errorMessage(e)}`);
-      return undefined;
-    });
-    if (summarized) {
-      current =
-        (await ledger.transition(current, { summaryJson: JSON.stringify(summarized.summary) })) ?? current;
-    }
-  }
-
-  // A fresh link on every attempt (it is short-lived and never stored or logged).
-  const link =
-    config.notify.includeSasLink && current.state === 'finished' && files
-      ? await files.link(current).catch((e: unknown) => {
-          deps.logger.warn(`no download link for ${current.captureName ?? ''}: ${errorMessage(e)}`);
-          return undefined;
-        })
-      : undefined;
-  const done = new Set((current.notifiedTargets ?? '').split(',').filter(Boolean) as NotifyTargetKind[]);
-  const result = await deliverNotification(toNotification(current, { link }), config.notify, {
-    skip: done,
-    logger: deps.logger,
-  });
-  for (const r of result.results) if (r.ok) done.add(r.target);
-  const notifiedTargets = [...done].join(',');
-
-  if (result.ok) {
-    // A finished record stays `finished` (and active) until its capture resource is deleted, so a failed delete
-    // is retried instead of holding a budget slot for good; a failed one is done once notified.
-    const notified = await ledger.transition(current, {
-      notifiedAt: new Date(now).toISOString(),
-      notifiedTargets,
-      nextAttemptAt: undefined,
-    });
-    if (notified) {
-      report.notified++;
-      const cleaned = await cleanUp(notified, deps);
-      if (notified.state === 'finished') {
-        await ledger.transition(
-          notified,
-          cleaned
-            ? { state: 'notified' }
-            : {
-                nextAttemptAt: new Date(now + 300_000).toISOString(),
-                lastError: 'capture resource not deleted yet',
-              },
-        );
-      }
-    }
-    return;
-  }
-  const errors = result.results
-    .filter((r) => !r.ok)
-    // `error` already names the target ("webhook: HTTP 500").
-    .map((r) => r.error ?? `${r.target}: ${r.status ?? 'failed'}`);
-  if (attempts >= config.notify.maxAttempts) {
-    deps.logger.error(
-      `notification for alert ${current.alertId} given up after ${attempts} attempts: ${errors.join('; ')}`,
-    );
-    const given = await ledger.transition(current, {
-      state: 'notifyFailed',
-      notifiedTargets,
-      lastError: `notification failed after ${attempts} attempts: ${errors.join('; ')}`,
-      nextAttemptAt: undefined,
-    });
-    if (given) await cleanUp(given, deps);
-    return;
-  }
-  await ledger.transition(current, {
-    notifiedTargets,
-    lastError: `notification failed: ${errors.join('; ')}`,
-  });
-}
-
-/**
- * Deletes our capture resource (the file stays) and frees its budget slot, unless a newer record took the target.
- * Returns false when the resource could not be deleted (the caller retries).
- */
-async function cleanUp(record: CaptureRecord, deps: PollDeps): Promise<boolean> {
-  const watcher = watcherOf(record);
-  const name = record.captureName;
-  if (!watcher || !name || !record.captureId) return true;
-  const holder = await deps.ledger.getTargetLeaseHolder(name);
-  if (holder && holder.alertId !== record.alertId) return true; // A newer alert's capture carries this name now.
-  try {
-    await deps.gateway.deleteCapture(watcher, name);
-    await deps.ledger.releaseSlot(record.subscriptionId, record.region ?? '', name);
-    return true;
-  } catch (e) {
-    deps.logger.warn(`could not delete capture ${name}: ${describeArmError(e)}`);
-    return false;
-  }
-}
-
-/** The message for a record. */
-export function toNotification(record: CaptureRecord, extras: { link?: string } = {}): CaptureNotification {
-  const failed = record.state === 'failed' || record.captureStatus === 'Error';
-  let summary: CaptureSummary | undefined;
-  if (record.summaryJson) {
-    try {
-      const parsed = JSON.parse(record.summaryJson) as CaptureSummary & { truncated?: boolean };
-      if (!parsed.truncated) summary = parsed;
-    } catch {
-      summary = undefined;
-    }
-  }
-  return {
-    type: failed ? 'capture.failed' : 'capture.completed',
-    idempotencyKey: captureIdempotencyKey(record.alertId, record.captureName ?? record.target),
-    capture: {
-      name: record.captureName,
-      id: record.captureId,
-      // The instance itself for a scale set: that is the machine the capture ran on.
-      target:
-        record.targetKind === 'vmssInstance' && record.instanceId !== undefined
-          ? `${record.target}/virtualMachines/${record.instanceId}`
-          : record.target,
-      region: record.region,
-      status: record.captureStatus,
-      stopReason: record.stopReason,
-      errors: record.captureErrors ?? [],
-      startedAt: record.startedAt,
-      endedAt: record.endedAt,
-      storagePath: record.storagePath,
-      ...(summary?.fileBytes !== undefined ? { sizeBytes: summary.fileBytes } : {}),
-      ...(extras.link ? { link: extras.link } : {}),
-    },
-    alert: {
-      id: record.alertId,
-      rule: record.ruleName,
-      severity: record.severity || undefined,
-      firedAt: record.firedAt,
-    },
-    ...(failed ? { reason: record.reason ?? 'the capture failed' } : {}),
-    ...(summary ? { summary } : {}),
-  };
-}
-
-function watcherOf(record: CaptureRecord): WatcherRef | undefined {
-  const id = record.watcherId ? parseResourceId(record.watcherId) : undefined;
-  if (!id?.resourceGroup || !record.watcherId) return undefined;
-  return {
-    id: record.watcherId,
-    subscriptionId: id.subscriptionId,
-    resourceGroup: id.resourceGroup,
-    name: id.name,
-    location: record.region ?? '',
-  };
 }
 
 async function forEachLimited<T>(

@@ -1,28 +1,21 @@
 import type { Config } from '../config.js';
-import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { redact } from '../logger.js';
 import type { CaptureLedger } from '../ledger/CaptureLedger.js';
 import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
 import type { CaptureChanges, CaptureRecord } from '../ledger/captureRecord.js';
-import {
-  armCode,
-  armStatus,
-  isTransient,
-  type NetworkWatcherGateway,
-  type WatcherRef,
-} from '../azure/networkWatcherGateway.js';
-import {
-  packetCaptureParameters,
-  type CaptureTargetSpec,
-  type EffectiveCaptureSettings,
-} from './captureParameters.js';
+import type { MoveName } from '../ledger/lifecycle.js';
+import { armCode, describeArmError, isRetryable, isTransient } from '../azure/armErrors.js';
+import type { CaptureGateway, WatcherRef } from '../azure/captureGateway.js';
+import { isOurCapture } from './captureName.js';
+import { packetCaptureParameters, type EffectiveCaptureSettings } from './captureParameters.js';
+import { targetKeyOf, targetOfRecord, targetResourceId, type CaptureTarget } from './captureTarget.js';
+import { countForeignRunning } from './countForeignRunning.js';
 
 /** What the orchestration needs, built once per function instance. */
 export interface CaptureDeps {
   config: Config;
   ledger: CaptureLedger;
-  gateway: NetworkWatcherGateway;
+  gateway: CaptureGateway;
   logger: Logger;
   /** Clock in ms, for tests. */
   now?: () => number;
@@ -33,14 +26,14 @@ export interface StartResult {
   outcome: 'started' | 'pending' | 'alreadyCapturing' | 'failed';
   record: CaptureRecord;
   reason?: string;
+  /** For `alreadyCapturing`: the name of the capture that runs (another alert's, when it holds the target). */
+  captureName?: string;
 }
 
 /** Options for {@link startCapture}. */
 export interface StartCaptureOptions {
-  /** The caller's time budget: when it fires, what is left stays `pending` for the poller. */
+  /** The caller's deadline: when it fires, what is left stays `pending` for the poller. */
   abortSignal?: AbortSignal;
-  /** The region from the alert payload, saving a GET of the VM. */
-  regionHint?: string;
 }
 
 /** The settings a record's capture runs with (stored with the record so the poller starts it the same way). */
@@ -61,11 +54,9 @@ export function recordSettings(record: CaptureRecord, config: Config): Effective
   };
 }
 
-/** The target spec of a record. */
-export function recordTarget(record: CaptureRecord): CaptureTargetSpec {
-  return record.targetKind === 'vmssInstance' && record.instanceId !== undefined
-    ? { kind: 'vmssInstance', scaleSetId: record.target, instanceId: record.instanceId }
-    : { kind: 'vm', vmId: record.target };
+/** The target of a record. */
+export function recordTarget(record: CaptureRecord): CaptureTarget {
+  return targetOfRecord(record);
 }
 
 /** Seconds to wait before the poller retries a record, growing with attempts (30 s … 5 min). */
@@ -74,11 +65,13 @@ export function retryDelaySeconds(attempts: number): number {
 }
 
 /**
- * Tries to start the capture of a `pending` record, the same way from the webhook's fast path and from the poller:
- * region and watcher (cached, in parallel with the agent check), the watcher's captures, our same-named capture
- * (running → adopt it; finished → delete it, the file stays), the region's budget, then the PUT. Every step that
- * fails transiently leaves the record `pending` with the error and a next attempt time; a permanent failure
- * moves it to `failed` with the reason in plain words. Never throws for ARM failures; a ledger failure propagates.
+ * Tries to start the capture of a `pending` (or stale `starting`) record, the same way from the webhook's fast
+ * path and from the poller: the target lease, then region, watcher list and agent (one parallel round trip,
+ * cached), the watcher's captures (one of this record's own name is adopted, never deleted: it can only come
+ * from this record's own PUT), the region's budget (our active captures and other people's running ones), then
+ * the PUT. Every step that fails transiently, or meets a 409, leaves the record `pending` with the error and a
+ * next attempt time; a permanent failure moves it to `failed` with the reason in plain words. Never throws for
+ * ARM failures; a ledger failure propagates.
  */
 export async function startCapture(
   record: CaptureRecord,
@@ -91,17 +84,16 @@ export async function startCapture(
   if (!captureName) throw new Error(`record ${record.alertId} has no capture name`);
   const call = { abortSignal: options.abortSignal };
   const target = recordTarget(record);
-  const targetId = target.kind === 'vm' ? target.vmId : target.scaleSetId;
+  const targetId = targetResourceId(target);
 
   const fail = async (reason: string): Promise<StartResult> => {
-    const updated = await ledger.transition(record, { state: 'failed', reason, nextAttemptAt: undefined });
+    const updated = await ledger.move(record, 'markFailed', { reason, nextAttemptAt: undefined });
     logger.warn(`capture ${captureName} for alert ${record.alertId} failed: ${reason}`);
     return { outcome: 'failed', record: updated ?? record, reason };
   };
   const stayPending = async (reason: string, changes: CaptureChanges = {}): Promise<StartResult> => {
     const attempts = record.attempts + 1;
-    const updated = await ledger.transition(record, {
-      state: 'pending',
+    const updated = await ledger.move(record, 'deferStart', {
       attempts,
       lastError: reason,
       nextAttemptAt: new Date(now() + retryDelaySeconds(attempts) * 1000).toISOString(),
@@ -111,20 +103,28 @@ export async function startCapture(
   };
 
   // One alert at a time captures a target: the lease is taken before any ARM call, by the webhook and the poller alike.
-  const lease = await ledger.acquireTargetLease(captureName, record.alertId);
+  const lease = await ledger.acquireTargetLease(targetKeyOf(target), record.alertId);
   if (!lease.acquired) {
     const reason = `a capture of ${record.vmName} is already under way for alert ${lease.holder.alertId}`;
-    const updated = await ledger.transition(record, { state: 'ignored', reason, nextAttemptAt: undefined });
-    return { outcome: 'alreadyCapturing', record: updated ?? record, reason };
+    const updated =
+      record.state === 'pending'
+        ? await ledger.move(record, 'markIgnored', { reason, nextAttemptAt: undefined })
+        : undefined;
+    return {
+      outcome: 'alreadyCapturing',
+      record: updated ?? record,
+      reason,
+      captureName: lease.holder.captureName,
+    };
   }
 
   try {
-    if (options.regionHint) gateway.rememberLocation(targetId, options.regionHint);
-    // The region, the watcher list and the agent state do not depend on each other: one round trip for all three.
+    // The region comes from ARM, never from the alert payload (a wrong hint must not stick); it is cached, and
+    // it is fetched in the same round trip as the watcher list and the agent.
     const [region, watchers, agent] = await Promise.all([
       record.region ?? gateway.getLocation(targetId, call),
       gateway.listWatchers(record.subscriptionId, call),
-      target.kind === 'vm' ? gateway.getAgentState(target.vmId, call) : Promise.resolve('installed' as const),
+      gateway.getAgent(target, call),
     ]);
     // Usually found in the list fetched above, without another round trip.
     const watcher =
@@ -132,11 +132,25 @@ export async function startCapture(
       (await gateway.findWatcher(record.subscriptionId, region, call));
     if (!watcher) return await fail(`no Network Watcher in ${region}`);
 
-    if (agent !== 'installed') {
+    if (agent.state !== 'installed') {
       const vmName = record.vmName;
-      if (agent === 'failed') return await fail(`Network Watcher agent failed to install on ${vmName}`);
+      const named = agent.extensionName ? ` (extension ${agent.extensionName})` : '';
+      if (agent.state === 'failed') {
+        return await fail(
+          `the Network Watcher agent on ${vmName}${named} is in a failed state (provisioningState ${agent.provisioningState ?? 'Failed'}); reinstall or repair it`,
+        );
+      }
+      if (agent.state === 'installing') {
+        return await stayPending(
+          `the Network Watcher agent on ${vmName}${named} is still being installed or updated (provisioningState ${agent.provisioningState ?? 'Updating'})`,
+          { region, watcherId: watcher.id },
+        );
+      }
       if (!config.autoInstallAgent) return await fail(`Network Watcher agent not installed on ${vmName}`);
-      if (agent === 'missing') await gateway.installAgent(targetId, call);
+      if (target.kind !== 'vm') {
+        return await fail(`Network Watcher agent not installed on scale set ${vmName}`);
+      }
+      await gateway.installAgent(target.vmId, call);
       return await stayPending(`installing the Network Watcher agent on ${vmName}`, {
         region,
         watcherId: watcher.id,
@@ -144,40 +158,22 @@ export async function startCapture(
     }
 
     const listed = await gateway.listCaptures(watcher, call);
-    const inUse = new Set(listed.map((c) => c.name.toLowerCase()));
-    const existing = listed.find((c) => c.name.toLowerCase() === captureName.toLowerCase());
-    if (existing) {
-      const status = await gateway.getCaptureStatus(watcher, captureName, call);
-      const running =
-        status?.packetCaptureStatus === 'Running' || status?.packetCaptureStatus === 'NotStarted';
-      if (running && existing.target?.toLowerCase() === targetId.toLowerCase()) {
-        // Our name on our target and still running: follow it instead of starting a second one.
-        const updated = await ledger.transition(record, {
-          state: 'running',
-          region,
-          watcherId: watcher.id,
-          captureId: `${watcher.id}/packetCaptures/${captureName}`,
-          startedAt: status?.captureStartTime?.toISOString() ?? new Date(now()).toISOString(),
-          nextAttemptAt: undefined,
-        });
-        return {
-          outcome: 'alreadyCapturing',
-          record: updated ?? record,
-          reason: `capture ${captureName} is already running`,
-        };
-      }
-      // Finished (or on another target after a rename): delete the resource; its file in storage stays.
-      await gateway.deleteCapture(watcher, captureName, call);
-      inUse.delete(captureName.toLowerCase());
-    }
+    const own = listed.find((c) => c.name.toLowerCase() === captureName.toLowerCase());
+    if (own) return await adopt(record, watcher, region, deps, 'markRunning');
 
-    const granted = await ledger.tryReserveSlot(
-      record.subscriptionId,
-      region,
-      captureName,
-      inUse,
-      config.captureSessionBudget,
+    const ours = new Set(
+      listed.filter((c) => isOurCapture(config.captureNamePrefix, c.name)).map((c) => c.name.toLowerCase()),
     );
+    const foreign = listed.filter((c) => !isOurCapture(config.captureNamePrefix, c.name));
+    const reserve = (inUse: ReadonlySet<string>) =>
+      ledger.tryReserveSlot(record.subscriptionId, region, captureName, inUse, config.captureSessionBudget, {
+        listed: ours,
+      });
+    // Counting every foreign capture as running costs no request; only when that refuses is each one asked.
+    let granted = await reserve(new Set(foreign.map((c) => c.name.toLowerCase())));
+    if (!granted && foreign.length > 0) {
+      granted = await reserve(await countForeignRunning(gateway, watcher, foreign, { ...call, now }));
+    }
     if (!granted) {
       return await stayPending(
         `capture budget for ${region} is used up (${config.captureSessionBudget} sessions); waiting for a free slot`,
@@ -185,15 +181,50 @@ export async function startCapture(
       );
     }
 
-    const starting = await ledger.transition(record, { state: 'starting', region, watcherId: watcher.id });
+    const starting = await ledger.move(record, record.state === 'pending' ? 'markStarting' : 'note', {
+      region,
+      watcherId: watcher.id,
+    });
     if (!starting) return { outcome: 'pending', record, reason: 'another instance is working on this alert' };
     return await putCapture(starting, watcher, deps, call);
   } catch (e) {
     // The ledger itself failing is no verdict on the capture: leave the record as it is for the next attempt.
     if (e instanceof LedgerUnavailableError) throw e;
     if (isTransient(e)) return await stayPending(`transient ARM failure: ${describeArmError(e)}`);
+    if (isRetryable(e)) return await stayPending(describeArmError(e));
     return await fail(describeArmError(e));
   }
+}
+
+/**
+ * Follows a capture of the record's own name: it was made by this record's PUT (names are per attempt), at or
+ * after the record, whatever its status now. A stopped one is evidence: the poller records its end and reports
+ * its file.
+ */
+async function adopt(
+  record: CaptureRecord,
+  watcher: WatcherRef,
+  region: string,
+  deps: CaptureDeps,
+  move: MoveName,
+): Promise<StartResult> {
+  const now = deps.now ?? Date.now;
+  const name = record.captureName as string;
+  const updated = await deps.ledger.move(record, move, {
+    region,
+    watcherId: watcher.id,
+    captureId: record.captureId ?? `${watcher.id}/packetCaptures/${name}`,
+    startedAt: record.startedAt ?? new Date(now()).toISOString(),
+    // Its status is unknown (it may have ended already): asked on the next tick.
+    statusCheckAt: new Date(now()).toISOString(),
+    lastError: undefined,
+    nextAttemptAt: undefined,
+  });
+  return {
+    outcome: 'alreadyCapturing',
+    record: updated ?? record,
+    reason: `capture ${name} of this alert already exists; following it`,
+  };
 }
 
 async function putCapture(
@@ -206,7 +237,7 @@ async function putCapture(
   const now = deps.now ?? Date.now;
   const captureName = record.captureName as string;
   const settings = recordSettings(record, config);
-  let created: { id?: string };
+  let created;
   try {
     created = await gateway.createCapture(
       watcher,
@@ -216,45 +247,39 @@ async function putCapture(
     );
   } catch (e) {
     const reason = describeArmError(e);
-    // 409: a capture of that name appeared since the list (another instance's PUT), or the platform's session
-    // limit was reached. Neither is this alert's failure: the next attempt adopts the capture or finds a slot.
-    const conflict = armStatus(e) === 409;
-    if (isTransient(e) || conflict) {
-      // The PUT may or may not have reached ARM: the next attempt finds the capture (adopts it) or creates it.
+    // 409 PacketCaptureAlreadyExists: our own PUT landed before (its answer was lost): adopt it.
+    if (armCode(e) === 'PacketCaptureAlreadyExists') {
+      return adopt(record, watcher, record.region ?? '', deps, 'markRunning');
+    }
+    // 409 session limit or another operation in progress, or transient: not this alert's failure. The PUT may
+    // or may not have reached ARM: the next attempt finds the capture (adopts it) or creates it.
+    if (isRetryable(e)) {
       const attempts = record.attempts + 1;
-      if (conflict && armCode(e) !== 'PacketCaptureAlreadyExists') {
-        await ledger.releaseSlot(record.subscriptionId, record.region ?? '', captureName);
-      }
-      const updated = await ledger.transition(record, {
-        state: 'pending',
+      if (!isTransient(e)) await ledger.releaseSlot(record.subscriptionId, record.region ?? '', captureName);
+      const updated = await ledger.move(record, 'deferStart', {
         attempts,
-        lastError: conflict ? reason : `transient ARM failure: ${reason}`,
+        lastError: isTransient(e) ? `transient ARM failure: ${reason}` : reason,
         nextAttemptAt: new Date(now() + retryDelaySeconds(attempts) * 1000).toISOString(),
       });
       return { outcome: 'pending', record: updated ?? record, reason };
     }
     await ledger.releaseSlot(record.subscriptionId, record.region ?? '', captureName);
-    const updated = await ledger.transition(record, { state: 'failed', reason, nextAttemptAt: undefined });
+    const updated = await ledger.move(record, 'markFailed', { reason, nextAttemptAt: undefined });
     return { outcome: 'failed', record: updated ?? record, reason };
   }
   // The capture exists from here: if this write fails the record stays `starting`, and the poller's next attempt
-  // finds the capture running and adopts it.
-  const updated = await ledger.transition(record, {
-    state: 'running',
+  // finds the capture of its own name and adopts it.
+  const startedAt = now();
+  const updated = await ledger.move(record, 'markRunning', {
     captureId: created.id ?? `${watcher.id}/packetCaptures/${captureName}`,
-    startedAt: new Date(now()).toISOString(),
+    startedAt: new Date(startedAt).toISOString(),
+    storagePath: created.storagePath,
+    createOperationUrl: created.operationUrl,
     attempts: record.attempts + 1,
     lastError: undefined,
+    // The next tick reads the PUT's operation (a failed create is reported then); no status query before.
     nextAttemptAt: undefined,
   });
   deps.logger.info(`capture ${captureName} started for alert ${record.alertId}`);
   return { outcome: 'started', record: updated ?? record };
-}
-
-/** An ARM failure in plain words, safe to store and notify (no tokens or query strings). */
-export function describeArmError(e: unknown): string {
-  const status = armStatus(e);
-  const code = armCode(e);
-  const prefix = status !== undefined ? `ARM ${status}${code ? ` ${code}` : ''}: ` : '';
-  return redact(`${prefix}${errorMessage(e)}`).slice(0, 500);
 }

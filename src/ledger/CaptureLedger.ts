@@ -1,32 +1,37 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { TableClient, odata, type TableEntity, type TableServiceClientOptions } from '@azure/data-tables';
-
-/** The Table client's retry options (`@azure/core-rest-pipeline`'s `PipelineRetryOptions`). */
-export type LedgerRetryOptions = NonNullable<TableServiceClientOptions['retryOptions']>;
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import {
   RECORD_PARTITION_KEY,
   alertRowKey,
   fromCaptureEntity,
-  holdsTarget,
   targetKey,
   toCaptureEntity,
   type CaptureChanges,
   type CaptureRecord,
   type NewCaptureRecord,
 } from './captureRecord.js';
+import { isActiveRecord, planMove, type MoveName } from './lifecycle.js';
 import { LedgerUnavailableError } from './LedgerUnavailableError.js';
+import { RegionBudgetStore, type TryReserveSlotOptions } from './RegionBudgetStore.js';
+import { TargetLeases, type TargetLeaseResult } from './TargetLeases.js';
 import {
-  BUDGET_PARTITION_KEY,
-  DEFAULT_RESERVATION_GRACE_SECONDS,
-  DEFAULT_RESERVATION_TTL_SECONDS,
-  budgetRowKey,
-  parseReservations,
-  planReservation,
-  type SlotReservation,
-} from './regionBudget.js';
-import { TABLE_STRING_MAX_CHARS, splitText, tableSafeKey } from './tableText.js';
+  DEFAULT_LEDGER_CALL_TIMEOUT_IN_MS,
+  deleteEntity,
+  queryEntities,
+  readEntity,
+  statusOf,
+  unavailable,
+  withDeadline,
+  type TableAccess,
+} from './tableCalls.js';
+
+export type { TargetLeaseResult } from './TargetLeases.js';
+export type { TryReserveSlotOptions } from './RegionBudgetStore.js';
+
+/** The Table client's retry options (`@azure/core-rest-pipeline`'s `PipelineRetryOptions`). */
+export type LedgerRetryOptions = NonNullable<TableServiceClientOptions['retryOptions']>;
 
 /** Options for {@link CaptureLedger}. */
 export interface LedgerOptions {
@@ -34,9 +39,14 @@ export interface LedgerOptions {
   now?: () => Date;
   /**
    * Retry policy of the Table client for network errors, 5xx and 429. Default: 2 retries from 200 ms, at most
-   * 2 s apart, so that a ledger outage turns into a 503 well within the 10 s Azure Monitor waits.
+   * 2 s apart; every call is bounded by `callTimeoutInMs` anyway.
    */
   retryOptions?: LedgerRetryOptions;
+  /**
+   * Deadline of each ledger call, its retries included (default 2 500 ms): a stalled Table service turns into
+   * a {@link LedgerUnavailableError} (the webhook's 503) within the webhook's fast-path budget.
+   */
+  callTimeoutInMs?: number;
   /** Where to report records that cannot be read. Default: silent. */
   logger?: Logger;
 }
@@ -62,21 +72,12 @@ export interface ListByTargetOptions {
   includeInactive?: boolean;
 }
 
-/** The outcome of {@link CaptureLedger.acquireTargetLease}. */
-export type TargetLeaseResult =
-  | { acquired: true }
-  /** Another alert's record holds the target (see {@link holdsTarget}). */
-  | { acquired: false; holder: CaptureRecord };
-
-/** Options for {@link CaptureLedger.tryReserveSlot}. */
-export interface TryReserveSlotOptions {
-  /** Lifetime of the reservation. Default 86 400 (24 h). */
-  ttlSeconds?: number;
-  /**
-   * A reserved name missing from `inUse` is dropped once older than this (its capture was deleted or never
-   * created). Default 120.
-   */
-  graceSeconds?: number;
+/** Options for {@link CaptureLedger.removeExpired}. */
+export interface RemoveExpiredOptions {
+  /** Records created more than this many days ago, and no longer active, are removed. */
+  retentionDays: number;
+  /** The most records removed in one call (the rest go next time). Default 500. */
+  maxRecords?: number;
 }
 
 const DEFAULT_RETRY_OPTIONS: LedgerRetryOptions = {
@@ -85,30 +86,52 @@ const DEFAULT_RETRY_OPTIONS: LedgerRetryOptions = {
   maxRetryDelayInMs: 2_000,
 };
 
-/** Conditional writes lost to a concurrent writer before a budget operation gives up. */
-const MAX_BUDGET_ATTEMPTS = 40;
-const BUDGET_MAX_CHUNKS = 15;
-const LEASE_PARTITION_KEY = 'lease';
+/** Index of the active records: one small entity per active record, so a tick reads only those. */
+const ACTIVE_PARTITION_KEY = 'active';
+/** An index entry younger than this whose record is missing may belong to an insert under way: left alone. */
+const INDEX_ENTRY_GRACE_IN_MS = 60_000;
+/** The retention sweep's cursor: the last creation day (yyyymmdd) whose records were all looked at. */
+const RETENTION_PARTITION_KEY = 'retention';
+/**
+ * Days looked back by the first sweep of a table made before the cursor existed (a new table gets its cursor at
+ * creation).
+ */
+const FIRST_SWEEP_DAYS = 365;
+/** Days looked at by one sweep at most (an empty day costs one request): it catches up over a few calls. */
+const MAX_SWEEP_DAYS = 62;
+/** Concurrent point reads when listing the active records. */
+const READ_CONCURRENCY = 16;
 
-interface BudgetEntity {
-  reservations: SlotReservation[];
-  etag: string;
+/** A record's due time as the active index stores it: its `nextAttemptAt`, or '' (due now, sorts first). */
+function dueOf(nextAttemptAt: unknown): string {
+  return typeof nextAttemptAt === 'string' ? nextAttemptAt : '';
+}
+
+/** The PartitionKey of the creation-day index holding the records created on `iso`'s day. */
+function dayPartition(iso: string): string {
+  return `day-${iso.slice(0, 10).replace(/-/g, '')}`;
 }
 
 /**
- * The capture ledger on Azure Table storage: one record per alert id (PartitionKey `alert`, RowKey the
- * SHA-256 of the alert id), written only with conditional operations, and one budget entity per subscription
- * and region (PartitionKey `budget`).
+ * The capture ledger on Azure Table storage: one record per alert id (PartitionKey `alert`, RowKey the SHA-256
+ * of the alert id), written only with conditional operations and moved only along the lifecycle table
+ * (`lifecycle.ts`). Beside the records: an index of the active ones (PartitionKey `active`), so that a poller
+ * tick costs the same with 10 000 finished records as with none; an index by creation day (`day-yyyymmdd`), so
+ * that records past their retention are found without scanning; the region budget ({@link RegionBudgetStore});
+ * the target leases ({@link TargetLeases}).
  *
- * Every failure to reach or write the table is a {@link LedgerUnavailableError}; the conflicts the ledger
- * expects are results: `insert` of a known alert id returns the existing record, a `transition` that lost the
- * race returns `undefined`, a budget write that lost the race is retried.
+ * Every failure to reach or write the table, and every call that outlives its deadline, is a
+ * {@link LedgerUnavailableError}; the conflicts the ledger expects are results: `insert` of a known alert id
+ * returns the existing record, a `transition` that lost the race returns `undefined`.
  */
 export class CaptureLedger {
   private readonly now: () => Date;
   private readonly logger: Logger;
-  /** Tail of the queue of budget operations per budget entity, within this instance. */
-  private readonly budgetQueues = new Map<string, Promise<unknown>>();
+  private readonly access: TableAccess;
+  /** The region budget: our reservations per subscription and region. */
+  readonly budget: RegionBudgetStore;
+  /** One lease per capture target. */
+  readonly leases: TargetLeases;
 
   /** Wraps an existing Table client (see {@link CaptureLedger.fromConfig}). */
   constructor(
@@ -117,6 +140,9 @@ export class CaptureLedger {
   ) {
     this.now = options.now ?? (() => new Date());
     this.logger = options.logger ?? silentLogger;
+    this.access = { client, callTimeoutInMs: options.callTimeoutInMs ?? DEFAULT_LEDGER_CALL_TIMEOUT_IN_MS };
+    this.budget = new RegionBudgetStore(this.access, this.now, this.logger);
+    this.leases = new TargetLeases(this.access, this.now, (alertId) => this.get(alertId));
   }
 
   /**
@@ -163,19 +189,40 @@ export class CaptureLedger {
     ]);
   }
 
-  /** Creates the table if it does not exist yet. */
+  /**
+   * Creates the table if it does not exist yet, and indexes active records written before the index existed
+   * (one scan per function instance, at its start).
+   */
   async ensureTable(): Promise<void> {
     try {
-      await this.client.createTable();
+      await this.client.createTable(withDeadline(this.access));
+      // A new table holds nothing older than today: the retention sweep starts here.
+      const yesterday = new Date(this.now().getTime() - 86_400_000).toISOString().slice(0, 10);
+      await this.client
+        .upsertEntity(
+          { partitionKey: RETENTION_PARTITION_KEY, rowKey: 'cursor', sweptThrough: yesterday },
+          'Replace',
+          withDeadline(this.access),
+        )
+        .catch((e: unknown) => {
+          throw unavailable('createTable', e);
+        });
     } catch (e) {
-      if (statusOf(e) === 409) return; // TableAlreadyExists
-      throw unavailable('createTable', e);
+      if (e instanceof LedgerUnavailableError) throw e;
+      if (statusOf(e) !== 409) throw unavailable('createTable', e); // 409: TableAlreadyExists
+      const unindexed = await queryEntities(
+        this.access,
+        `${odata`PartitionKey eq ${RECORD_PARTITION_KEY}`} and active eq true`,
+        'ensureTable',
+      );
+      await Promise.all(unindexed.map((entity) => this.index(String(entity.rowKey), entity)));
     }
   }
 
   /**
    * Records a new capture attempt, unless the alert id is already recorded: a conditional insert, so of two
-   * concurrent deliveries of one alert exactly one gets `created: true`. Never overwrites.
+   * concurrent deliveries of one alert exactly one gets `created: true`. Never overwrites. The index entries are
+   * written first: an active record is never missing from the active index.
    */
   async insert(init: NewCaptureRecord): Promise<InsertResult> {
     const now = this.now().toISOString();
@@ -187,36 +234,82 @@ export class CaptureLedger {
       createdAt: now,
       updatedAt: now,
     });
+    await this.index(entity.rowKey, entity);
     try {
-      const response = await this.client.createEntity(entity);
+      const response = await this.client.createEntity(entity, withDeadline(this.access));
       return { created: true, record: this.readWritten(entity, response.etag) };
     } catch (e) {
       if (statusOf(e) !== 409) throw unavailable('insert', e);
     }
     const existing = await this.get(init.alertId);
     if (!existing) {
-      // Records are never deleted, so this is an entity we cannot read: better a retried delivery than a guess.
+      // An entity we cannot read: better a retried delivery than a guess.
       throw new LedgerUnavailableError('insert', { code: 'UnreadableRecord' });
     }
     return { created: false, existing };
   }
 
+  /** Writes the day index entry, and the active index entry when the record is active. */
+  private async index(rowKey: string, entity: Record<string, unknown>): Promise<void> {
+    const createdAt = typeof entity.createdAt === 'string' ? entity.createdAt : this.now().toISOString();
+    const entry = (partitionKey: string): TableEntity => ({ partitionKey, rowKey, createdAt });
+    try {
+      await Promise.all([
+        this.client.upsertEntity(entry(dayPartition(createdAt)), 'Replace', withDeadline(this.access)),
+        entity.active === true
+          ? this.client.upsertEntity(
+              { ...entry(ACTIVE_PARTITION_KEY), dueAt: dueOf(entity.nextAttemptAt) },
+              'Replace',
+              withDeadline(this.access),
+            )
+          : undefined,
+      ]);
+    } catch (e) {
+      throw unavailable('insert', e);
+    }
+  }
+
+  /** Moves the active index entry's due time (the record's `nextAttemptAt`). */
+  private async setDue(rowKey: string, createdAt: string, dueAt: string): Promise<void> {
+    try {
+      await this.client.upsertEntity(
+        { partitionKey: ACTIVE_PARTITION_KEY, rowKey, createdAt, dueAt },
+        'Replace',
+        withDeadline(this.access),
+      );
+    } catch (e) {
+      throw unavailable('transition', e);
+    }
+  }
+
   /** The record of `alertId`, or `undefined` when there is none (or it cannot be read). */
   async get(alertId: string): Promise<CaptureRecord | undefined> {
-    let entity: TableEntity & { etag: string };
-    try {
-      entity = await this.client.getEntity(RECORD_PARTITION_KEY, alertRowKey(alertId));
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      throw unavailable('get', e);
-    }
-    return this.read(entity);
+    return this.getByRowKey(alertRowKey(alertId));
+  }
+
+  private async getByRowKey(rowKey: string): Promise<CaptureRecord | undefined> {
+    const entity = await readEntity(this.access, RECORD_PARTITION_KEY, rowKey, 'get');
+    return entity ? this.read(entity) : undefined;
+  }
+
+  /**
+   * Moves the record along the lifecycle table: `move` decides the next state (an illegal move throws
+   * `IllegalMoveError` before anything is written), `changes` the other fields. ETag-conditional like
+   * {@link CaptureLedger.transition}: `undefined` when someone else changed the record first.
+   */
+  async move(
+    record: CaptureRecord,
+    move: MoveName,
+    changes: Omit<CaptureChanges, 'state'> = {},
+  ): Promise<CaptureRecord | undefined> {
+    const state = planMove(record, move, changes);
+    return this.transition(record, { ...changes, state });
   }
 
   /**
    * Applies `changes` to the record, only if it still has `record.etag`: returns the record as stored now (new
    * etag, `updatedAt` set), or `undefined` when someone else changed it first (412): re-read and decide again.
-   * `alertId` and `createdAt` never change.
+   * `alertId` and `createdAt` never change. Prefer {@link CaptureLedger.move}, which checks the lifecycle.
    */
   async transition(record: CaptureRecord, changes: CaptureChanges): Promise<CaptureRecord | undefined> {
     const { etag, ...current } = record;
@@ -230,51 +323,153 @@ export class CaptureLedger {
     // A stray `etag` key in `changes` (outside the type) must not end up stored.
     delete (next as Partial<CaptureRecord>).etag;
     const entity = toCaptureEntity(next);
+    // The active index carries each record's due time, so a tick reads only the records due. It may be early
+    // (an extra read), never late: moved earlier before the record is written, later only after.
+    const oldDue = dueOf(record.nextAttemptAt);
+    const newDue = dueOf(next.nextAttemptAt);
+    const stillActive = isActiveRecord(next);
+    if (stillActive && newDue < oldDue) await this.setDue(entity.rowKey, record.createdAt, newDue);
+    let written: CaptureRecord;
     try {
-      const response = await this.client.updateEntity(entity, 'Replace', { etag });
-      return this.readWritten(entity, response.etag);
+      const response = await this.client.updateEntity(entity, 'Replace', {
+        etag,
+        ...withDeadline(this.access),
+      });
+      written = this.readWritten(entity, response.etag);
     } catch (e) {
       const status = statusOf(e);
       if (status === 412 || status === 404) return undefined;
       throw unavailable('transition', e);
     }
+    if (stillActive && newDue > oldDue) {
+      await this.setDue(entity.rowKey, record.createdAt, newDue).catch((e: unknown) =>
+        this.logger.warn(`Capture ledger: active index due time left early: ${String(e)}`),
+      );
+    }
+    if (isActiveRecord(record) && !isActiveRecord(written)) {
+      // Done: out of the active index. Should this fail, the next listing drops the entry.
+      await deleteEntity(this.access, ACTIVE_PARTITION_KEY, entity.rowKey, 'transition').catch((e: unknown) =>
+        this.logger.warn(`Capture ledger: active index entry left behind: ${String(e)}`),
+      );
+    }
+    return written;
   }
 
   /**
-   * The records that still need work (see {@link isActiveRecord}), oldest first. One query on the `active`
-   * property, so an idle ledger costs one request.
+   * The records that still need work (see `isActiveRecord`), oldest first: one query of the active index (its
+   * size is the number of active records, whatever the ledger's history), then one read per active record.
+   * Index entries whose record is done or gone are removed on the way.
    */
   async listActive(): Promise<CaptureRecord[]> {
-    const records = await this.query(
+    return (await this.listDue()).records;
+  }
+
+  /**
+   * The active records due by `dueBy` (their `nextAttemptAt` passed, or unset), oldest first, and how many are
+   * active in all: one query of the active index (1 request per 1 000 active records), then one read per due
+   * record only, so records waiting for their capture's end cost nothing but their index entry. Without `dueBy`,
+   * every active record.
+   */
+  async listDue(dueBy?: Date): Promise<{ records: CaptureRecord[]; active: number }> {
+    const all = await queryEntities(
+      this.access,
+      odata`PartitionKey eq ${ACTIVE_PARTITION_KEY}`,
       'listActive',
-      `${odata`PartitionKey eq ${RECORD_PARTITION_KEY}`} and active eq true`,
     );
-    return records.sort((a, b) => compare(a.createdAt, b.createdAt));
+    const by = dueBy?.toISOString();
+    const entries = by === undefined ? all : all.filter((e) => typeof e.dueAt !== 'string' || e.dueAt <= by);
+    const records: CaptureRecord[] = [];
+    let next = 0;
+    const nowMs = this.now().getTime();
+    const worker = async () => {
+      while (next < entries.length) {
+        const entry = entries[next++]!;
+        const rowKey = String(entry.rowKey);
+        const record = await this.getByRowKey(rowKey);
+        if (record && isActiveRecord(record)) {
+          records.push(record);
+          continue;
+        }
+        const createdAt = typeof entry.createdAt === 'string' ? Date.parse(entry.createdAt) : 0;
+        if (record || nowMs - createdAt > INDEX_ENTRY_GRACE_IN_MS) {
+          await deleteEntity(this.access, ACTIVE_PARTITION_KEY, rowKey, 'listActive');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, entries.length) }, worker));
+    return { records: records.sort((a, b) => compare(a.createdAt, b.createdAt)), active: all.length };
   }
 
   /**
    * The records of one capture target (ARM id, compared case-insensitively), newest first: active ones only
-   * unless `includeInactive`.
+   * unless `includeInactive`. A partition scan: for operators and tests, never on a tick.
    */
   async listByTarget(target: string, options: ListByTargetOptions = {}): Promise<CaptureRecord[]> {
     const filter =
       odata`PartitionKey eq ${RECORD_PARTITION_KEY} and targetKey eq ${targetKey(target)}` +
       (options.includeInactive ? '' : ' and active eq true');
-    const records = await this.query('listByTarget', filter);
+    const entities = await queryEntities(this.access, filter, 'listByTarget');
+    const records = entities.map((e) => this.read(e)).filter((r): r is CaptureRecord => r !== undefined);
     return records.sort((a, b) => compare(b.createdAt, a.createdAt));
   }
 
   /**
-   * Tries to reserve a capture slot in one subscription and region. `inUse` holds the names of the capture
-   * resources the caller just listed in that region's watcher (ours and other people's). Granted when
-   * `|inUse ∪ live reservations ∪ {captureName}| <= budget`; idempotent for a name already reserved. Names are
-   * compared case-insensitively.
-   *
-   * The budget entity is written with ETag conditions and the write retried (with jitter) when another
-   * instance wrote first, so concurrent callers never grant more than `budget`. Returns `false` also in the
-   * unlikely case that contention outlasts the retry bound: "not now", the poller tries again.
+   * Removes the records created more than `retentionDays` ago that need no more work, a few creation days per
+   * call (from the day index: no scan of the records). Returns how many were removed. Records still active are
+   * kept (their timeouts end them).
    */
-  async tryReserveSlot(
+  async removeExpired(options: RemoveExpiredOptions): Promise<number> {
+    const maxRecords = options.maxRecords ?? 500;
+    const dayMs = 86_400_000;
+    const cutoffMs = this.now().getTime() - options.retentionDays * dayMs;
+    const cutoffDay = dayPartition(new Date(cutoffMs - dayMs).toISOString()); // the last whole day past retention
+    const cursor = await readEntity(this.access, RETENTION_PARTITION_KEY, 'cursor', 'removeExpired');
+    const from =
+      typeof cursor?.sweptThrough === 'string'
+        ? Date.parse(cursor.sweptThrough) + dayMs
+        : cutoffMs - FIRST_SWEEP_DAYS * dayMs;
+    let removed = 0;
+    let sweptThrough: string | undefined;
+    for (let dayStart = from, days = 0; days < MAX_SWEEP_DAYS; dayStart += dayMs, days++) {
+      const iso = new Date(dayStart).toISOString();
+      if (dayPartition(iso) > cutoffDay) break;
+      const entries = await queryEntities(
+        this.access,
+        odata`PartitionKey eq ${dayPartition(iso)}`,
+        'removeExpired',
+      );
+      let complete = true;
+      for (const entry of entries) {
+        if (removed >= maxRecords) {
+          complete = false;
+          break;
+        }
+        const rowKey = String(entry.rowKey);
+        const record = await this.getByRowKey(rowKey);
+        if (record && isActiveRecord(record)) continue;
+        if (record) await deleteEntity(this.access, RECORD_PARTITION_KEY, rowKey, 'removeExpired');
+        await deleteEntity(this.access, String(entry.partitionKey), rowKey, 'removeExpired');
+        removed++;
+      }
+      if (!complete) break;
+      sweptThrough = iso.slice(0, 10);
+    }
+    if (sweptThrough) {
+      await this.client
+        .upsertEntity(
+          { partitionKey: RETENTION_PARTITION_KEY, rowKey: 'cursor', sweptThrough },
+          'Replace',
+          withDeadline(this.access),
+        )
+        .catch((e: unknown) => {
+          throw unavailable('removeExpired', e);
+        });
+    }
+    return removed;
+  }
+
+  /** See {@link RegionBudgetStore.tryReserveSlot}. */
+  tryReserveSlot(
     subscriptionId: string,
     region: string,
     captureName: string,
@@ -282,168 +477,22 @@ export class CaptureLedger {
     budget: number,
     options: TryReserveSlotOptions = {},
   ): Promise<boolean> {
-    const rowKey = budgetRowKey(subscriptionId, region);
-    return this.queued(rowKey, async () => {
-      for (let attempt = 0; attempt < MAX_BUDGET_ATTEMPTS; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const current = await this.readBudget(rowKey);
-        const plan = planReservation(current?.reservations ?? [], {
-          captureName,
-          inUse,
-          budget,
-          ttlSeconds: options.ttlSeconds ?? DEFAULT_RESERVATION_TTL_SECONDS,
-          graceSeconds: options.graceSeconds ?? DEFAULT_RESERVATION_GRACE_SECONDS,
-          now: this.now(),
-        });
-        if (!plan.next) return plan.granted;
-        const entity = budgetEntity(rowKey, subscriptionId, region, plan.next);
-        // More reservations than an entity holds: far beyond any sane budget, so refuse rather than overflow.
-        if (!entity) return false;
-        if (await this.writeConditionally(entity, current?.etag, 'tryReserveSlot')) return true;
-      }
-      this.logger.warn(
-        `Capture budget of ${subscriptionId}/${region}: gave up reserving ${captureName} after ${MAX_BUDGET_ATTEMPTS} conflicting writes`,
-      );
-      return false;
-    });
+    return this.budget.tryReserveSlot(subscriptionId, region, captureName, inUse, budget, options);
   }
 
-  /**
-   * Releases the reservation of `captureName` (after its capture resource was deleted or its PUT failed).
-   * Nothing happens when it is not reserved. Should contention outlast the retry bound, the reservation
-   * lapses by itself after the grace period once the capture is no longer listed.
-   */
-  async releaseSlot(subscriptionId: string, region: string, captureName: string): Promise<void> {
-    const rowKey = budgetRowKey(subscriptionId, region);
-    const name = captureName.toLowerCase();
-    return this.queued(rowKey, async () => {
-      for (let attempt = 0; attempt < MAX_BUDGET_ATTEMPTS; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const current = await this.readBudget(rowKey);
-        if (!current || !current.reservations.some((r) => r.name === name)) return;
-        const nowMs = this.now().getTime();
-        const next = current.reservations.filter((r) => r.name !== name && Date.parse(r.expiresAt) > nowMs);
-        const entity = budgetEntity(rowKey, subscriptionId, region, next);
-        if (!entity) return;
-        if (await this.writeConditionally(entity, current.etag, 'releaseSlot')) return;
-      }
-      this.logger.warn(
-        `Capture budget of ${subscriptionId}/${region}: gave up releasing ${captureName} after ${MAX_BUDGET_ATTEMPTS} conflicting writes`,
-      );
-    });
+  /** See {@link RegionBudgetStore.releaseSlot}. */
+  releaseSlot(subscriptionId: string, region: string, captureName: string): Promise<void> {
+    return this.budget.releaseSlot(subscriptionId, region, captureName);
   }
 
-  /**
-   * Runs budget operations on one entity one after the other within this instance: concurrent invocations on
-   * one function host then never race each other into 412s (a burst of 50 alerts took seconds of retries
-   * without it); the ETag still arbitrates between hosts.
-   */
-  private queued<T>(key: string, operation: () => Promise<T>): Promise<T> {
-    const previous = this.budgetQueues.get(key) ?? Promise.resolve();
-    const result = previous.then(operation, operation);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.budgetQueues.set(key, tail);
-    void tail.then(() => {
-      if (this.budgetQueues.get(key) === tail) this.budgetQueues.delete(key);
-    });
-    return result;
+  /** See {@link TargetLeases.acquire}: `key` names the target (`targetKeyOf`). */
+  acquireTargetLease(key: string, alertId: string): Promise<TargetLeaseResult> {
+    return this.leases.acquire(key, alertId);
   }
 
-  /**
-   * Makes the record of `alertId` the one that owns the capture named `captureName` (one per target), unless
-   * another alert's record still holds it ({@link holdsTarget}: pending, starting or running).
-   * Idempotent for the current holder. The lease entity is written with ETag conditions, so of concurrent
-   * alerts on one target exactly one acquires it. Call it after {@link CaptureLedger.insert} of `alertId`.
-   */
-  async acquireTargetLease(captureName: string, alertId: string): Promise<TargetLeaseResult> {
-    const rowKey = tableSafeKey(captureName.toLowerCase());
-    for (let attempt = 0; attempt < MAX_BUDGET_ATTEMPTS; attempt++) {
-      if (attempt > 0) await backoff(attempt);
-      const lease = await this.readLease(rowKey);
-      if (lease?.alertId === alertId) return { acquired: true };
-      if (lease?.alertId !== undefined) {
-        const holder = await this.get(lease.alertId);
-        if (holder && holdsTarget(holder)) return { acquired: false, holder };
-      }
-      const entity: TableEntity = {
-        partitionKey: LEASE_PARTITION_KEY,
-        rowKey,
-        captureName,
-        alertId,
-        acquiredAt: this.now().toISOString(),
-      };
-      if (await this.writeConditionally(entity, lease?.etag, 'acquireTargetLease')) return { acquired: true };
-    }
-    throw new LedgerUnavailableError('acquireTargetLease', { code: 'TooManyConflicts' });
-  }
-
-  /**
-   * The record that last acquired the lease of `captureName` (in whatever state it is now), or `undefined`
-   * when no alert ever did. Used on `Resolved` to find the capture to stop.
-   */
-  async getTargetLeaseHolder(captureName: string): Promise<CaptureRecord | undefined> {
-    const lease = await this.readLease(tableSafeKey(captureName.toLowerCase()));
-    return lease?.alertId === undefined ? undefined : this.get(lease.alertId);
-  }
-
-  private async readLease(rowKey: string): Promise<{ alertId?: string; etag: string } | undefined> {
-    try {
-      const entity = await this.client.getEntity(LEASE_PARTITION_KEY, rowKey);
-      return { alertId: typeof entity.alertId === 'string' ? entity.alertId : undefined, etag: entity.etag };
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      throw unavailable('readLease', e);
-    }
-  }
-
-  private async readBudget(rowKey: string): Promise<BudgetEntity | undefined> {
-    let entity: TableEntity & { etag: string };
-    try {
-      entity = await this.client.getEntity(BUDGET_PARTITION_KEY, rowKey);
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      throw unavailable('readBudget', e);
-    }
-    const parts = typeof entity.reservationsParts === 'number' ? entity.reservationsParts : 0;
-    let json = '';
-    for (let i = 0; i < parts; i++) {
-      const part = entity[`reservations${i}`];
-      if (typeof part === 'string') json += part;
-    }
-    return { reservations: parseReservations(json), etag: entity.etag };
-  }
-
-  /** Creates (no etag) or replaces (etag) an entity; `false` when another writer got there first. */
-  private async writeConditionally(
-    entity: TableEntity,
-    etag: string | undefined,
-    operation: string,
-  ): Promise<boolean> {
-    try {
-      if (etag === undefined) await this.client.createEntity(entity);
-      else await this.client.updateEntity(entity, 'Replace', { etag });
-      return true;
-    } catch (e) {
-      const status = statusOf(e);
-      if (status === 409 || status === 412 || status === 404) return false;
-      throw unavailable(operation, e);
-    }
-  }
-
-  private async query(operation: string, filter: string): Promise<CaptureRecord[]> {
-    const records: CaptureRecord[] = [];
-    try {
-      for await (const entity of this.client.listEntities({ queryOptions: { filter } })) {
-        const record = this.read(entity);
-        if (record) records.push(record);
-      }
-    } catch (e) {
-      throw unavailable(operation, e);
-    }
-    return records;
+  /** See {@link TargetLeases.holder}. */
+  getTargetLeaseHolder(key: string): Promise<CaptureRecord | undefined> {
+    return this.leases.holder(key);
   }
 
   private read(
@@ -464,42 +513,6 @@ export class CaptureLedger {
   }
 }
 
-function budgetEntity(
-  rowKey: string,
-  subscriptionId: string,
-  region: string,
-  reservations: SlotReservation[],
-): TableEntity | undefined {
-  const chunks = splitText(JSON.stringify(reservations), TABLE_STRING_MAX_CHARS, BUDGET_MAX_CHUNKS);
-  if (!chunks) return undefined;
-  const entity: TableEntity = {
-    partitionKey: BUDGET_PARTITION_KEY,
-    rowKey,
-    subscriptionId,
-    region,
-    reservationsParts: chunks.length,
-  };
-  chunks.forEach((chunk, i) => (entity[`reservations${i}`] = chunk));
-  return entity;
-}
-
-function statusOf(e: unknown): number | undefined {
-  if (typeof e === 'object' && e !== null && 'statusCode' in e && typeof e.statusCode === 'number') {
-    return e.statusCode;
-  }
-  return undefined;
-}
-
-function codeOf(e: unknown): string | undefined {
-  if (typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string') return e.code;
-  return undefined;
-}
-
-/** Anything the Table client throws, bar the conflicts handled above, means the ledger cannot be used now. */
-function unavailable(operation: string, e: unknown): LedgerUnavailableError {
-  return new LedgerUnavailableError(operation, { cause: e, statusCode: statusOf(e), code: codeOf(e) });
-}
-
 /** Plain http only where it cannot leave the machine: Azurite on loopback. */
 function isLoopbackHttp(connectionString: string): boolean {
   if (/(^|;)\s*UseDevelopmentStorage\s*=\s*true\s*(;|$)/i.test(connectionString)) return true;
@@ -511,12 +524,6 @@ function isLoopbackHttp(connectionString: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Full jitter, doubling from 10 ms up to 250 ms: spreads concurrent writers of one budget entity apart. */
-function backoff(attempt: number): Promise<void> {
-  const capInMs = Math.min(250, 10 * 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * capInMs));
 }
 
 function compare(a: string, b: string): number {

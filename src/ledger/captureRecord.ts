@@ -2,44 +2,13 @@ import { z } from 'zod';
 import { TABLE_STRING_MAX_CHARS, sha256Hex, splitText, truncateText } from './tableText.js';
 import { redact, stripQuery } from '../redact.js';
 
-/**
- * The ledger's record of one capture attempt, and how it is stored as an Azure Table entity.
- *
- * Lifecycle:
- * ```
- * pending → starting → running → finished → notified
- *    └──────────┴──────────┴────────┴─► failed        (terminal; still needs its notification)
- * finished / failed ── notification given up ─► notifyFailed
- * ignored, duplicate: terminal from the start (kept for the record, never worked on)
- * ```
- * A `failed` record is notified too: it stays `failed` and the poller sets `notifiedAt` once the
- * notification went out. So "failed but not yet notified" is `state === 'failed' && notifiedAt === undefined`
- * (see {@link isActiveRecord}); a notification that is given up (after `NOTIFY_MAX_ATTEMPTS`) moves a
- * `finished` or `failed` record to `notifyFailed`, keeping `reason` / `lastError` for the reader.
- */
-export type CaptureState =
-  | 'pending'
-  | 'starting'
-  | 'running'
-  | 'finished'
-  | 'notified'
-  | 'failed'
-  | 'ignored'
-  | 'duplicate'
-  | 'notifyFailed';
+import { CAPTURE_STATES, isActiveRecord, type CaptureState } from './lifecycle.js';
 
-/** Every {@link CaptureState}, in lifecycle order. */
-export const CAPTURE_STATES = [
-  'pending',
-  'starting',
-  'running',
-  'finished',
-  'notified',
-  'failed',
-  'ignored',
-  'duplicate',
-  'notifyFailed',
-] as const satisfies readonly CaptureState[];
+/**
+ * The ledger's record of one capture attempt, and how it is stored as an Azure Table entity. Its states and the
+ * moves between them are in `lifecycle.ts`.
+ */
+export { CAPTURE_STATES, holdsTarget, isActiveRecord, type CaptureState } from './lifecycle.js';
 
 /** What a capture targets: a VM, or one instance of a VM scale set. */
 export type TargetKind = 'vm' | 'vmssInstance';
@@ -108,6 +77,20 @@ export interface CaptureRecord {
   notifiedTargets?: string;
   /** Anything worth telling the reader. */
   note?: string;
+  /** When the delete of our capture resource was accepted (ISO): from then on it holds no budget slot. */
+  releasedAt?: string;
+  /**
+   * The PUT's `Azure-AsyncOperation` URL, until the next tick read it: a create whose operation failed is failed
+   * with Azure's reason.
+   */
+  createOperationUrl?: string;
+  /**
+   * When the poller should ask for the capture's status whatever its expected end: set once a stop was accepted
+   * (stop-on-resolve) or a capture was adopted.
+   */
+  statusCheckAt?: string;
+  /** A queryStatus answered 202: its `Location`, read on a later tick instead of waiting its `Retry-After`. */
+  statusOperationUrl?: string;
   /**
    * The effective capture settings (JSON) the webhook decided on, so that the poller starts the capture the
    * same way. Stored up to {@link TABLE_STRING_MAX_CHARS}; a longer value is cut (and no longer parses).
@@ -146,35 +129,6 @@ const SUMMARY_MAX_CHUNKS = 7;
 
 /** Longest `summaryJson` stored whole (UTF-16 code units): 7 properties of 32 000, about 450 KiB. */
 export const SUMMARY_JSON_MAX_CHARS = SUMMARY_CHUNK_CHARS * SUMMARY_MAX_CHUNKS;
-
-/**
- * Whether the record still needs work from the poller: `pending`, `starting`, `running`, `finished`, or
- * `failed` and not yet notified.
- */
-export function isActiveRecord(record: Pick<CaptureRecord, 'state' | 'notifiedAt'>): boolean {
-  switch (record.state) {
-    case 'pending':
-    case 'starting':
-    case 'running':
-    case 'finished':
-      return true;
-    case 'failed':
-      return record.notifiedAt === undefined;
-    default:
-      return false;
-  }
-}
-
-/**
- * Whether the record's capture is still to come or under way, so that a new alert on the same target must not
- * start another one: `pending`, `starting` or `running`. A `finished` record holds nothing: its capture has
- * stopped, and a notification that keeps failing must not keep a new anomaly on that VM from being captured (the
- * new start deletes the finished capture resource; its file stays, and the old record's cleanup then leaves the
- * new capture alone).
- */
-export function holdsTarget(record: Pick<CaptureRecord, 'state'>): boolean {
-  return record.state === 'pending' || record.state === 'starting' || record.state === 'running';
-}
 
 /**
  * The RowKey of an alert id: its SHA-256 in hex. Alert ids are ARM ids or free text of any length, with
@@ -222,6 +176,10 @@ const TEXT_FIELDS = [
   'notifiedAt',
   'notifiedTargets',
   'note',
+  'releasedAt',
+  'createOperationUrl',
+  'statusOperationUrl',
+  'statusCheckAt',
 ] as const satisfies readonly (keyof CaptureRecord)[];
 
 /**
@@ -307,6 +265,10 @@ const storedRecordSchema = z.object({
   notifiedAt: optionalText,
   notifiedTargets: optionalText,
   note: optionalText,
+  releasedAt: optionalText,
+  createOperationUrl: optionalText,
+  statusOperationUrl: optionalText,
+  statusCheckAt: optionalText,
   settingsJson: optionalText,
   summaryJsonParts: z.number().int().min(0).max(SUMMARY_MAX_CHUNKS).optional(),
 });

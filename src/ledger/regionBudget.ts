@@ -3,7 +3,7 @@ import { tableSafeKey } from './tableText.js';
 
 /**
  * The pure part of the per-subscription, per-region capture budget: which reservations are still alive and
- * whether one more fits. {@link CaptureLedger.tryReserveSlot} stores the result in one entity per
+ * whether one more fits. {@link RegionBudgetStore.tryReserveSlot} stores the result in one entity per
  * subscription and region and writes it back with an ETag condition, so concurrent callers serialise.
  */
 
@@ -34,8 +34,13 @@ export interface SlotReservation {
 export interface ReservationRequest {
   /** The capture name to reserve (compared case-insensitively). */
   captureName: string;
-  /** Names of the capture resources the caller just listed in the region's watcher. */
+  /** Names of the capture resources that count against the budget besides our reservations (foreign running ones). */
   inUse: ReadonlySet<string>;
+  /**
+   * Names of our capture resources the caller just listed: a reservation whose capture is listed stays alive
+   * past the grace period. Default: `inUse`.
+   */
+  listed?: ReadonlySet<string>;
   /** How many capture resources the region may hold. */
   budget: number;
   ttlSeconds: number;
@@ -60,7 +65,8 @@ export function planReservation(
   request: ReservationRequest,
 ): ReservationPlan {
   const name = request.captureName.toLowerCase();
-  const live = liveReservations(current, request.inUse, request.now, request.graceSeconds);
+  const seen = new Set([...request.inUse, ...(request.listed ?? [])]);
+  const live = liveReservations(current, seen, request.now, request.graceSeconds);
   if (live.some((r) => r.name === name)) return { granted: true };
   const used = new Set<string>([
     ...[...request.inUse].map((n) => n.toLowerCase()),

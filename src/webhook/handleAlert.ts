@@ -1,9 +1,11 @@
 import { classifyAlert, readCaptureOverrides, type CaptureTarget } from '../alerts/classifyAlert.js';
 import { parseAlert, type AlertEvent } from '../alerts/parseAlert.js';
-import { parseResourceId } from '../azure/armId.js';
-import { captureNameFor } from '../captures/captureName.js';
+import { attemptCaptureName } from '../captures/captureName.js';
+import { targetKeyOf, targetName } from '../captures/captureTarget.js';
 import { effectiveCaptureSettings } from '../captures/captureParameters.js';
-import { describeArmError, startCapture, type CaptureDeps } from '../captures/startCapture.js';
+import { describeArmError } from '../azure/armErrors.js';
+import { startCapture, type CaptureDeps } from '../captures/startCapture.js';
+import { watcherOf } from '../captures/watcherOf.js';
 import { errorMessage, RequestError } from '../errors.js';
 import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
@@ -69,17 +71,6 @@ export function fastPathGraceSeconds(config: Pick<CaptureDeps['config'], 'fastPa
   return config.fastPathTimeoutSeconds + 10;
 }
 
-/** The capture name of a classified target. */
-export function captureNameOf(prefix: string, target: CaptureTarget): string {
-  return target.kind === 'vm'
-    ? captureNameFor(prefix, { resourceId: target.vmId, name: target.vmName })
-    : captureNameFor(prefix, {
-        resourceId: target.scaleSetId,
-        name: target.scaleSetName,
-        instanceId: target.instanceId,
-      });
-}
-
 async function captureAlert(
   event: AlertEvent,
   target: CaptureTarget,
@@ -87,15 +78,21 @@ async function captureAlert(
   deps: CaptureDeps,
 ): Promise<WebhookAnswer> {
   const { config, ledger } = deps;
-  const captureName = captureNameOf(config.captureNamePrefix, target);
+  // Per attempt: this alert's capture can only ever be stopped, deleted or adopted by this alert's record.
+  const captureName = attemptCaptureName(config.captureNamePrefix, target, event.alertId);
   const { overrides, problems } = readCaptureOverrides(event.customProperties);
   const settings = effectiveCaptureSettings(config, overrides);
   const notes = [note, ...problems, ...settings.notes].filter((n): n is string => Boolean(n));
-  const answer = (status: number, outcome: WebhookOutcome, reason?: string): WebhookAnswer => {
+  const answer = (
+    status: number,
+    outcome: WebhookOutcome,
+    reason?: string,
+    name = captureName,
+  ): WebhookAnswer => {
     const text = [reason, ...notes].filter(Boolean).join('; ');
     return {
       status,
-      body: { outcome, alertId: event.alertId, captureName, ...(text ? { reason: text } : {}) },
+      body: { outcome, alertId: event.alertId, captureName: name, ...(text ? { reason: text } : {}) },
     };
   };
 
@@ -137,7 +134,6 @@ async function captureAlert(
   try {
     const result = await startCapture(record, deps, {
       abortSignal: AbortSignal.timeout(config.fastPathTimeoutSeconds * 1000),
-      regionHint: event.region,
     });
     switch (result.outcome) {
       case 'started':
@@ -145,7 +141,7 @@ async function captureAlert(
       case 'pending':
         return answer(202, 'pending', result.reason);
       case 'alreadyCapturing':
-        return answer(200, 'alreadyCapturing', result.reason);
+        return answer(200, 'alreadyCapturing', result.reason, result.captureName);
       case 'failed':
         return answer(200, 'failed', result.reason);
     }
@@ -161,17 +157,16 @@ async function stopOnResolve(
   deps: CaptureDeps,
 ): Promise<WebhookAnswer> {
   const { config, ledger, gateway } = deps;
-  const captureName = captureNameOf(config.captureNamePrefix, target);
-  const answer = (outcome: WebhookOutcome, reason: string): WebhookAnswer => ({
+  const answer = (outcome: WebhookOutcome, reason: string, captureName?: string): WebhookAnswer => ({
     status: 200,
-    body: { outcome, alertId: event.alertId, captureName, reason },
+    body: { outcome, alertId: event.alertId, ...(captureName ? { captureName } : {}), reason },
   });
   if (!config.stopOnResolve)
     return answer('ignored', 'alert resolved; STOP_ON_RESOLVE is off, the capture runs to its limit');
 
   let holder: CaptureRecord | undefined;
   try {
-    holder = await ledger.getTargetLeaseHolder(captureName);
+    holder = await ledger.getTargetLeaseHolder(targetKeyOf(target));
   } catch (e) {
     if (e instanceof LedgerUnavailableError) {
       throw ledgerUnavailable('The capture ledger cannot be read right now. Retry later.');
@@ -185,34 +180,34 @@ async function stopOnResolve(
       `alert resolved; the running capture of this VM belongs to rule "${holder.ruleName}"`,
     );
   }
-  if (!holder || holder.state !== 'running' || !holder.watcherId) {
-    return answer(
-      'ignored',
-      `alert resolved; no running capture of ${target.kind === 'vm' ? target.vmName : target.scaleSetName}`,
-    );
+  const watcher = holder ? watcherOf(holder) : undefined;
+  const captureName = holder?.captureName;
+  if (!holder || holder.state !== 'running' || !watcher || !captureName) {
+    return answer('ignored', `alert resolved; no running capture of ${targetName(target)}`);
   }
-  const watcherId = parseResourceId(holder.watcherId);
-  if (!watcherId?.resourceGroup)
-    return answer('ignored', 'alert resolved; the running capture has no known watcher');
   try {
-    await gateway.stopCapture(
-      {
-        id: holder.watcherId,
-        subscriptionId: watcherId.subscriptionId,
-        resourceGroup: watcherId.resourceGroup,
-        name: watcherId.name,
-        location: holder.region ?? '',
-      },
-      captureName,
-      { abortSignal: AbortSignal.timeout(config.fastPathTimeoutSeconds * 1000) },
-    );
+    // Answered as soon as ARM accepted the stop: the stop runs on, and the poller records the end.
+    const stop = await gateway.stopCapture(watcher, captureName, {
+      abortSignal: AbortSignal.timeout(config.fastPathTimeoutSeconds * 1000),
+    });
+    if (stop === 'missing') {
+      return answer('ignored', `alert resolved; capture ${captureName} no longer exists`, captureName);
+    }
   } catch (e) {
     return answer(
       'ignored',
       `alert resolved; stopping ${captureName} failed (${describeArmError(e)}), it ends at its limit`,
+      captureName,
     );
   }
-  return answer('stopped', `alert resolved; capture stopped early (STOP_ON_RESOLVE)`);
+  // The poller looks at it on its next tick instead of at its expected end.
+  await ledger
+    .move(holder, 'note', {
+      statusCheckAt: new Date((deps.now ?? Date.now)()).toISOString(),
+      nextAttemptAt: undefined,
+    })
+    .catch(() => undefined);
+  return answer('stopped', `alert resolved; capture stopped early (STOP_ON_RESOLVE)`, captureName);
 }
 
 /** The 503 Azure Monitor retries (it does on 503) when the ledger cannot be reached. */

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { NetworkManagementClient } from '@azure/arm-network';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import { normalizeLocation } from '../../src/azure/networkWatcherGateway.js';
-import { describeArmError } from '../../src/captures/startCapture.js';
+import { describeArmError } from '../../src/azure/armErrors.js';
 import { parseResourceId } from '../../src/azure/armId.js';
 import { emulatorCredential } from '../emulator/index.js';
 import type { RequestLogEntry } from '../emulator/types.js';

@@ -1,10 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ArmError, invalidRequestFormat, resourceNotFound } from './armError.js';
+import { describe } from './faultRules.js';
 import type { CaptureStore } from './CaptureStore.js';
 import type { EmulatedClock } from './EmulatedClock.js';
-import { DEFAULT_TIME_LIMIT_SECONDS, type CaptureRequest } from './parseCaptureBody.js';
+import {
+  DEFAULT_TIME_LIMIT_SECONDS,
+  DEFAULT_TOTAL_BYTES_PER_SESSION,
+  type CaptureRequest,
+} from './parseCaptureBody.js';
 import { synthesizeCapture, type SynthesizedCapture } from './traffic/index.js';
-import type { EmulatorCapture, EmulatorVm } from './types.js';
+import type { AgentState, EmulatorCapture, EmulatorVm, PlantedCapture } from './types.js';
 
 /**
  * Stop reasons the emulator reports. `TimeExceeded` is Azure's (spec example); the other two are the emulator's
@@ -16,13 +21,26 @@ export const STOP_REASONS = {
   manual: 'Manual',
 } as const;
 
-/** Emulated seconds between a capture PUT and the agent starting it (the create operation's duration). */
 /** Default emulated seconds a capture stays NotStarted (`captureStartSeconds`). */
 export const CAPTURE_START_SECONDS = 2;
-/** Emulated seconds a stop or delete operation stays in progress. */
-export const OPERATION_SECONDS = 1;
+/**
+ * Default `retryAfterSeconds`: the `Retry-After` Microsoft.Network answers on its long-running operations, and the
+ * time a create, stop or delete operation of the emulator stays in progress.
+ */
+export const DEFAULT_RETRY_AFTER_SECONDS = 10;
+/**
+ * Default `uploadDelaySeconds`: emulated seconds between a capture's stop and its file appearing in storage. Azure
+ * documents that the file is uploaded once the session has completed, never how long that takes: the figure is the
+ * emulator's assumption (see README), non-zero so that a stopped capture without its file yet is the normal case.
+ */
+export const DEFAULT_UPLOAD_DELAY_SECONDS = 10;
+/** What a capture on a VM whose agent is missing or not Succeeded does (see README, an assumption). */
+export type MissingAgentBehaviour = 'captureError' | 'createFails';
 
 const NW_PUBLISHER = 'Microsoft.Azure.NetworkWatcher';
+/** The name the portal and most docs give the agent extension; others exist (`networkWatcherAgent`, ...). */
+export const DEFAULT_AGENT_EXTENSION_NAME = 'AzureNetworkWatcherExtension';
+const AGENT_STATES: readonly AgentState[] = ['Succeeded', 'Transitioning', 'Failed'];
 /** The size every emulated machine reports. */
 const VM_SIZE = 'Standard_D2s_v3';
 const NW_AGENT_TYPES = ['NetworkWatcherAgentLinux', 'NetworkWatcherAgentWindows'];
@@ -31,6 +49,8 @@ const VM_ID =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachines\/([^/]+)$/i;
 const VMSS_VM_ID =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachineScaleSets\/([^/]+)\/virtualMachines\/([^/]+)$/i;
+const VMSS_ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/virtualMachineScaleSets\/([^/]+)$/i;
 const WATCHER_ID =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/networkWatchers\/([^/]+)$/i;
 
@@ -46,6 +66,8 @@ interface ExtensionRecord {
   properties: Record<string, unknown>;
   createdAt: number;
   readyAt: number;
+  /** A state set by registration that stays until the extension is PUT again (otherwise `readyAt` decides). */
+  fixedState?: AgentState;
 }
 
 interface VmRecord {
@@ -58,7 +80,6 @@ interface VmRecord {
   instanceId?: string;
   location: string;
   osType: 'Linux' | 'Windows';
-  agentInstalled: boolean;
   vmId: string;
   localIp: string;
   extensions: Map<string, ExtensionRecord>;
@@ -91,10 +112,18 @@ interface CaptureRecord {
   etag: string;
   blobPath: string;
   blobUrl: string;
-  failOperation: boolean;
+  /** Why the create operation fails, once known (injected fault, or the agent with `createFails`). */
+  failure?: { code: string; message: string; errors: string[] };
+  /** The create, stop or delete operation in progress on this capture, refusing others until it ends. */
+  busy?: { operationId: string; untilMs: number };
   plan?: SynthesizedCapture;
   packets?: number;
+  /** Emulated ms at which the file reached storage. */
+  uploadedAt?: number;
+  /** The blob the file was written to (differs from storagePath with fileNameSkewMs). */
+  uploadedBlobPath?: string;
   cancels: Array<() => void>;
+  planted?: true;
 }
 
 /** A long-running operation behind an `Azure-AsyncOperation` or `Location` URL. */
@@ -113,6 +142,13 @@ export interface ModelSettings {
   agentInstallSeconds: number;
   /** Emulated seconds a capture stays NotStarted before it runs. */
   captureStartSeconds: number;
+  /** Emulated seconds a create, stop or delete operation stays in progress (and the Retry-After answered). */
+  retryAfterSeconds: number;
+  /** Emulated seconds between a capture's stop and its file appearing in storage. */
+  uploadDelaySeconds: number;
+  /** How much later than the reported storagePath's name the uploaded blob's name is, ms. */
+  fileNameSkewMs: number;
+  missingAgent: MissingAgentBehaviour;
 }
 
 /** What a create, stop or delete answers besides the body: the operation to point at. */
@@ -135,10 +171,16 @@ export class NetworkWatcherModel {
   private pending = new Set<Promise<void>>();
   private refusals = 0;
 
+  /** `operationUri` gives the Azure-AsyncOperation URL of an operation (quoted in AnotherOperationInProgress). */
   constructor(
     private readonly clock: EmulatedClock,
     private readonly store: CaptureStore,
     private readonly settings: ModelSettings,
+    private readonly operationUri: (subscriptionId: string, region: string, operationId: string) => string = (
+      _s,
+      _r,
+      id,
+    ) => id,
   ) {}
 
   // ---- registration -------------------------------------------------------------------------------------------
@@ -159,6 +201,26 @@ export class NetworkWatcherModel {
     }
     if (input.agentInstalled !== undefined && typeof input.agentInstalled !== 'boolean') {
       throw new RegistrationError(`agentInstalled must be a boolean, found ${typeof input.agentInstalled}`);
+    }
+    const agentName: unknown = input.agentExtensionName ?? DEFAULT_AGENT_EXTENSION_NAME;
+    if (typeof agentName !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(agentName)) {
+      throw new RegistrationError(
+        `agentExtensionName must be an extension name (letters, digits, '.', '_', '-', at most 80), found ${describe(agentName)}`,
+      );
+    }
+    const agentState: unknown = input.agentState ?? 'Succeeded';
+    if (!AGENT_STATES.includes(agentState as AgentState)) {
+      throw new RegistrationError(
+        `agentState must be one of ${AGENT_STATES.join(', ')}, found ${describe(agentState)}`,
+      );
+    }
+    if (
+      input.agentInstalled === false &&
+      (input.agentExtensionName !== undefined || input.agentState !== undefined)
+    ) {
+      throw new RegistrationError(
+        'agentExtensionName and agentState describe an installed agent: leave them out with agentInstalled false',
+      );
     }
     const [, subscriptionId, resourceGroup, nameOrScaleSet, instanceId] = match as unknown as string[];
     if (ssMatch) {
@@ -182,12 +244,27 @@ export class NetworkWatcherModel {
         : {}),
       location,
       osType: input.osType ?? 'Linux',
-      agentInstalled: input.agentInstalled ?? true,
       vmId: formatGuid(hash),
       // Deterministic private address per VM: 10.x.y.z with z in 4..254 (Azure reserves .0-.3 and .255).
       localIp: `10.${hash[16]! % 256}.${hash[17]! % 256}.${4 + (hash[18]! % 251)}`,
       extensions: new Map(),
     };
+    if (input.agentInstalled ?? true) {
+      vm.extensions.set(agentName.toLowerCase(), {
+        id: `${vm.id}/extensions/${agentName}`,
+        name: agentName,
+        location: vm.location,
+        properties: {
+          publisher: NW_PUBLISHER,
+          type: `NetworkWatcherAgent${vm.osType}`,
+          typeHandlerVersion: '1.4',
+          autoUpgradeMinorVersion: true,
+        },
+        createdAt: 0,
+        readyAt: 0,
+        fixedState: agentState as AgentState,
+      });
+    }
     this.vms.set(vm.id.toLowerCase(), vm);
     const hasWatcher = [...this.watchers.values()].some(
       (w) => w.subscriptionId.toLowerCase() === vm.subscriptionId.toLowerCase() && w.location === location,
@@ -257,7 +334,118 @@ export class NetworkWatcherModel {
       errors: [...c.errors],
       provisioningState: c.provisioningState,
       ...(c.packets === undefined ? {} : { packets: c.packets }),
+      ...(c.uploadedAt === undefined ? {} : { uploadedAt: c.uploadedAt }),
+      ...(c.uploadedBlobPath === undefined ? {} : { uploadedBlobPath: c.uploadedBlobPath }),
+      ...(c.planted ? { planted: true as const } : {}),
     }));
+  }
+
+  /**
+   * Plants a capture made by a person (the portal never deletes them): listed, read and queried like any other and
+   * counted toward the session limit. A Running one runs on the clock until its time limit, and its file is
+   * uploaded like any other when it stops. Throws {@link RegistrationError} naming a bad field.
+   */
+  plantCapture(input: PlantedCapture): EmulatorCapture {
+    if (typeof input !== 'object' || input === null) {
+      throw new RegistrationError(`body must be an object, found ${describe(input)}`);
+    }
+    const watcher =
+      typeof input.watcherId === 'string' ? this.watchers.get(input.watcherId.toLowerCase()) : undefined;
+    if (!watcher) {
+      throw new RegistrationError(
+        `watcherId must be the id of a registered network watcher, found ${describe(input.watcherId)}`,
+      );
+    }
+    if (typeof input.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(input.name)) {
+      throw new RegistrationError(
+        `name must be a capture name (letters, digits, '.', '_', '-', at most 80), found ${describe(input.name)}`,
+      );
+    }
+    const id = `${watcher.id}/packetCaptures/${input.name}`;
+    if (this.capturesById.has(id.toLowerCase())) {
+      throw new RegistrationError(`name "${input.name}" is already a capture of ${watcher.name}`);
+    }
+    const vmMatch = typeof input.target === 'string' ? VM_ID.exec(input.target) : null;
+    const ssMatch = typeof input.target === 'string' ? VMSS_ID.exec(input.target) : null;
+    const match = vmMatch ?? ssMatch;
+    if (!match) {
+      throw new RegistrationError(
+        `target must be a virtual machine or scale set resource id, found ${describe(input.target)}`,
+      );
+    }
+    if (!same(match[1]!, watcher.subscriptionId)) {
+      throw new RegistrationError(
+        `target must be in the watcher's subscription ${watcher.subscriptionId}, found ${match[1]!}`,
+      );
+    }
+    const statuses = ['NotStarted', 'Running', 'Stopped', 'Error'] as const;
+    if (!statuses.includes(input.status)) {
+      throw new RegistrationError(
+        `status must be one of ${statuses.join(', ')}, found ${describe(input.status)}`,
+      );
+    }
+    if (input.stopReason !== undefined && (typeof input.stopReason !== 'string' || input.stopReason === '')) {
+      throw new RegistrationError(
+        `stopReason must be a non-empty string, found ${describe(input.stopReason)}`,
+      );
+    }
+    if (
+      input.errors !== undefined &&
+      (!Array.isArray(input.errors) || !input.errors.every((e) => typeof e === 'string'))
+    ) {
+      throw new RegistrationError(`errors must be an array of strings, found ${describe(input.errors)}`);
+    }
+    const limit = input.timeLimitInSeconds ?? DEFAULT_TIME_LIMIT_SECONDS;
+    if (!Number.isInteger(limit) || limit < 0 || limit > DEFAULT_TIME_LIMIT_SECONDS) {
+      throw new RegistrationError(
+        `timeLimitInSeconds must be an integer from 0 to ${DEFAULT_TIME_LIMIT_SECONDS}, found ${describe(input.timeLimitInSeconds)}`,
+      );
+    }
+    const targetType = ssMatch ? 'AzureVMSS' : 'AzureVM';
+    const vm =
+      (ssMatch ? this.instancesOf(input.target)[0] : this.vms.get(input.target.toLowerCase())) ??
+      detachedVm(input.target, watcher.location, ssMatch !== null);
+    const now = this.clock.now();
+    const storageId = `/subscriptions/${watcher.subscriptionId}/resourceGroups/${watcher.resourceGroup}/providers/Microsoft.Storage/storageAccounts/portalcaptures`;
+    const blobPath = `${captureFolder(input.target, vm)}/${blobFileName(now)}`;
+    const blobUrl = this.store.urlFor(blobPath, storageId);
+    const capture: CaptureRecord = {
+      id,
+      name: input.name,
+      watcher,
+      request: {
+        target: input.target,
+        targetType,
+        bytesToCapturePerPacket: 0,
+        totalBytesPerSession: DEFAULT_TOTAL_BYTES_PER_SESSION,
+        timeLimitInSeconds: limit,
+        storageLocation: { storageId },
+        filters: [],
+      },
+      storageLocation: { storageId, storagePath: blobUrl },
+      vm,
+      provisioningState: 'Succeeded',
+      status: 'NotStarted',
+      errors: [],
+      createdAt: now,
+      startAt: now,
+      etag: `W/"${randomUUID()}"`,
+      blobPath,
+      blobUrl,
+      cancels: [],
+      planted: true,
+    };
+    this.capturesById.set(id.toLowerCase(), capture);
+    if (input.status === 'Running') this.run(capture, now);
+    else if (input.status === 'Stopped') {
+      capture.status = 'Stopped';
+      capture.stopReason = input.stopReason ?? STOP_REASONS.time;
+      capture.captureStartTimeMs = now - limit * 1000;
+    } else if (input.status === 'Error') {
+      capture.status = 'Error';
+      capture.errors = [...(input.errors ?? ['InternalError'])];
+    }
+    return this.captures().find((c) => c.id === id)!;
   }
 
   // ---- network watchers -----------------------------------------------------------------------------------------
@@ -310,6 +498,7 @@ export class NetworkWatcherModel {
     const id = `${watcher.id}/packetCaptures/${name}`;
     const existing = this.capturesById.get(id.toLowerCase());
     if (existing) {
+      this.refuseWhileBusy(existing);
       throw new ArmError(
         409,
         'PacketCaptureAlreadyExists',
@@ -342,8 +531,11 @@ export class NetworkWatcherModel {
 
     const now = this.clock.now();
     const startAt = now + this.settings.captureStartSeconds * 1000;
-    const blobPath = `${request.target.toLowerCase().replace(/^\//, '')}${vm.instanceId === undefined ? '' : `/virtualmachines/${vm.instanceId}`}/${blobFileName(startAt)}`;
+    // The create operation ends once the capture started and at least retryAfterSeconds after the PUT.
+    const doneAt = Math.max(startAt, now + this.settings.retryAfterSeconds * 1000);
+    const blobPath = `${captureFolder(request.target, vm)}/${blobFileName(startAt)}`;
     const blobUrl = this.store.urlFor(blobPath, request.storageLocation.storageId);
+    const operationId = randomUUID();
     const capture: CaptureRecord = {
       id,
       name,
@@ -363,32 +555,38 @@ export class NetworkWatcherModel {
       etag: `W/"${randomUUID()}"`,
       blobPath,
       blobUrl,
-      failOperation: createOptions.failOperation,
+      ...(createOptions.failOperation
+        ? {
+            failure: {
+              code: 'InternalServerError',
+              message: `Packet capture session '${name}' could not be started: an internal error occurred (injected fault).`,
+              errors: ['InternalError'],
+            },
+          }
+        : {}),
+      busy: { operationId, untilMs: doneAt },
       cancels: [],
     };
     this.capturesById.set(id.toLowerCase(), capture);
     capture.cancels.push(this.clock.schedule(startAt, () => this.start(capture)));
-
-    const operationId = randomUUID();
+    // Not among the cancels: start() replaces those, and this one must run whatever the capture does meanwhile.
+    this.clock.schedule(doneAt, () => this.provisioned(capture, operationId));
     this.operations.set(operationId, {
       id: operationId,
       startedAt: now,
-      doneAt: startAt,
+      doneAt,
       result: () =>
-        capture.failOperation
-          ? {
-              status: 'Failed',
-              error: {
-                code: 'InternalServerError',
-                message: `Packet capture session '${name}' could not be started: an internal error occurred (injected fault).`,
-              },
-            }
+        capture.failure
+          ? { status: 'Failed', error: { code: capture.failure.code, message: capture.failure.message } }
           : { status: 'Succeeded' },
     });
-    return { body: captureBody(capture, false), operationId, remainingMs: startAt - now };
+    return { body: captureBody(capture, false), operationId, remainingMs: doneAt - now };
   }
 
-  /** Deletes a capture (a running one is stopped without a file). Undefined when there was nothing to delete. */
+  /**
+   * Deletes a capture (a running one is stopped without a file): `Deleting` for `retryAfterSeconds`, then gone.
+   * Undefined when there was nothing to delete. 409 `AnotherOperationInProgress` while another operation runs on it.
+   */
   deleteCapture(
     subscriptionId: string,
     resourceGroup: string,
@@ -398,22 +596,26 @@ export class NetworkWatcherModel {
     const watcher = this.watcher(subscriptionId, resourceGroup, watcherName);
     const capture = this.capturesById.get(`${watcher.id}/packetCaptures/${name}`.toLowerCase());
     if (!capture) return undefined;
+    this.refuseWhileBusy(capture);
     const now = this.clock.now();
     capture.cancels.forEach((cancel) => cancel());
     capture.cancels = [];
+    capture.plan = undefined;
     if (capture.status === 'Running' || capture.status === 'NotStarted') {
       capture.status = 'Stopped';
       capture.stopReason = STOP_REASONS.manual;
     }
     capture.provisioningState = 'Deleting';
-    const doneAt = now + OPERATION_SECONDS * 1000;
-    capture.cancels.push(
-      this.clock.schedule(doneAt, () => {
-        if (this.capturesById.get(capture.id.toLowerCase()) === capture)
-          this.capturesById.delete(capture.id.toLowerCase());
-      }),
-    );
-    return this.succeedsAt(now, doneAt, 204);
+    const doneAt = now + this.settings.retryAfterSeconds * 1000;
+    const remove = (): void => {
+      if (this.capturesById.get(capture.id.toLowerCase()) === capture)
+        this.capturesById.delete(capture.id.toLowerCase());
+    };
+    const accepted = this.succeedsAt(now, doneAt, 204);
+    capture.busy = { operationId: accepted.operationId, untilMs: doneAt };
+    if (doneAt <= now) remove();
+    else capture.cancels.push(this.clock.schedule(doneAt, remove));
+    return accepted;
   }
 
   /** Registers an operation that succeeds at `doneAt` and whose Location then answers `finalStatus`. */
@@ -429,7 +631,10 @@ export class NetworkWatcherModel {
     return { body: undefined, operationId, remainingMs: doneAt - now };
   }
 
-  /** Stops a capture (`Manual`); a stopped one stays as it is. */
+  /**
+   * Stops a capture (`Manual`) at once; a stopped one stays as it is. The operation stays in progress for
+   * `retryAfterSeconds`. 409 `AnotherOperationInProgress` while another operation runs on it.
+   */
   stopCapture(
     subscriptionId: string,
     resourceGroup: string,
@@ -437,17 +642,36 @@ export class NetworkWatcherModel {
     name: string,
   ): Accepted<undefined> {
     const capture = this.capture(subscriptionId, resourceGroup, watcherName, name);
+    this.refuseWhileBusy(capture);
     const now = this.clock.now();
     if (capture.status === 'Running') this.finish(capture, STOP_REASONS.manual, now);
-    else if (capture.status === 'NotStarted' && capture.provisioningState !== 'Failed') {
+    else if (capture.status === 'NotStarted') {
+      // Only a planted capture can be NotStarted once its create operation ended.
       capture.cancels.forEach((cancel) => cancel());
       capture.cancels = [];
-      capture.provisioningState = 'Succeeded';
       capture.status = 'Stopped';
       capture.stopReason = STOP_REASONS.manual;
     }
-    const doneAt = now + OPERATION_SECONDS * 1000;
-    return this.succeedsAt(now, doneAt, 200);
+    const doneAt = now + this.settings.retryAfterSeconds * 1000;
+    const accepted = this.succeedsAt(now, doneAt, 200);
+    capture.busy = { operationId: accepted.operationId, untilMs: doneAt };
+    return accepted;
+  }
+
+  /**
+   * Microsoft.Network refuses a write on a resource while another operation on it runs: 409
+   * `AnotherOperationInProgress`, quoting the operation's URL (code and message as reported in
+   * Azure/bicep#5132 and microsoft/AzureTRE#2222).
+   */
+  private refuseWhileBusy(capture: CaptureRecord): void {
+    const busy = capture.busy;
+    if (!busy || this.clock.now() >= busy.untilMs) return;
+    throw new ArmError(
+      409,
+      'AnotherOperationInProgress',
+      'Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: ' +
+        `${this.operationUri(capture.watcher.subscriptionId, capture.watcher.location, busy.operationId)}.`,
+    );
   }
 
   /** Starts a status query: the answer is ready at once, behind a Location URL. */
@@ -517,11 +741,9 @@ export class NetworkWatcherModel {
    * instance of it is registered.
    */
   getScaleSet(subscriptionId: string, resourceGroup: string, name: string): unknown {
-    const id = scaleSetIdOf(subscriptionId, resourceGroup, name);
-    const instances = this.instancesOf(id);
-    const first = instances[0];
-    if (!first) throw resourceNotFound('Microsoft.Compute/virtualMachineScaleSets', name, resourceGroup);
+    const first = this.firstInstance(subscriptionId, resourceGroup, name);
     const scaleSetId = first.scaleSetId!;
+    const instances = this.instancesOf(scaleSetId);
     const scaleSetName = scaleSetId.split('/').pop()!;
     const hash = createHash('sha256').update(scaleSetId.toLowerCase()).digest();
     return {
@@ -547,6 +769,7 @@ export class NetworkWatcherModel {
           networkProfile: {
             networkInterfaceConfigurations: [{ name: `${scaleSetName}-nic`, properties: { primary: true } }],
           },
+          extensionProfile: { extensions: this.scaleSetExtensions(first) },
         },
         provisioningState: 'Succeeded',
         overprovision: false,
@@ -562,6 +785,35 @@ export class NetworkWatcherModel {
     scaleSetName: string,
     instanceId: string,
   ): unknown {
+    return this.vmBody(this.scaleSetVm(subscriptionId, resourceGroup, scaleSetName, instanceId));
+  }
+
+  /**
+   * A scale-set instance's extensions (`VirtualMachineScaleSetVMExtension` list), `{ value: [...] }`: those it was
+   * registered with. 404 `ResourceNotFound` when the instance is not registered.
+   */
+  listScaleSetVmExtensions(
+    subscriptionId: string,
+    resourceGroup: string,
+    scaleSetName: string,
+    instanceId: string,
+    withInstanceView: boolean,
+  ): unknown {
+    const vm = this.scaleSetVm(subscriptionId, resourceGroup, scaleSetName, instanceId);
+    return {
+      value: [...vm.extensions.values()].map((e) => ({
+        ...this.extensionBody(e, withInstanceView),
+        type: 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/extensions',
+      })),
+    };
+  }
+
+  private scaleSetVm(
+    subscriptionId: string,
+    resourceGroup: string,
+    scaleSetName: string,
+    instanceId: string,
+  ): VmRecord {
     const id = `${scaleSetIdOf(subscriptionId, resourceGroup, scaleSetName)}/virtualMachines/${instanceId}`;
     const vm = this.vms.get(id.toLowerCase());
     if (!vm) {
@@ -571,7 +823,7 @@ export class NetworkWatcherModel {
         resourceGroup,
       );
     }
-    return this.vmBody(vm);
+    return vm;
   }
 
   /** The Microsoft.Compute body of a VM or of a scale-set instance. */
@@ -615,19 +867,42 @@ export class NetworkWatcherModel {
   }
 
   /** An extension's wire body. */
-  getExtension(subscriptionId: string, resourceGroup: string, vmName: string, name: string): unknown {
+  getExtension(
+    subscriptionId: string,
+    resourceGroup: string,
+    vmName: string,
+    name: string,
+    withInstanceView = false,
+  ): unknown {
     const vm = this.vm(subscriptionId, resourceGroup, vmName);
-    let ext = vm.extensions.get(name.toLowerCase());
-    if (!ext && vm.agentInstalled && name.toLowerCase() === 'azurenetworkwatcherextension') {
-      ext = this.preinstalledAgent(vm);
-    }
+    const ext = vm.extensions.get(name.toLowerCase());
     if (!ext)
       throw resourceNotFound(
         'Microsoft.Compute/virtualMachines/extensions',
         `${vm.name}/${name}`,
         vm.resourceGroup,
       );
-    return this.extensionBody(ext);
+    return this.extensionBody(ext, withInstanceView);
+  }
+
+  /** Compute's "list VM extensions": every extension of a VM, `{ value: [...] }`. */
+  listExtensions(
+    subscriptionId: string,
+    resourceGroup: string,
+    vmName: string,
+    withInstanceView: boolean,
+  ): unknown {
+    const vm = this.vm(subscriptionId, resourceGroup, vmName);
+    return { value: [...vm.extensions.values()].map((e) => this.extensionBody(e, withInstanceView)) };
+  }
+
+  /**
+   * A scale set's model extensions (`VirtualMachineScaleSetExtension`), `{ value: [...] }`. The model is made from
+   * the first registered instance (as its region and OS type are).
+   */
+  listScaleSetExtensions(subscriptionId: string, resourceGroup: string, name: string): unknown {
+    const first = this.firstInstance(subscriptionId, resourceGroup, name);
+    return { value: this.scaleSetExtensions(first) };
   }
 
   /** Creates or updates an extension; the Network Watcher agent is ready after `agentInstallSeconds`. */
@@ -676,6 +951,25 @@ export class NetworkWatcherModel {
         `Extension type '${String(props.type)}' cannot be installed on a ${vm.osType} virtual machine.`,
       );
     }
+    // Compute keeps one extension per handler (publisher + type), whatever the names: a second one under another
+    // name is refused. Code and message as Compute answers them (MicrosoftDocs/azure-docs#55085,
+    // Azure/azure-quickstart-templates#4493).
+    const clash = [...vm.extensions.values()].find(
+      (e) =>
+        !same(e.name, name) &&
+        typeof e.properties.publisher === 'string' &&
+        typeof e.properties.type === 'string' &&
+        same(e.properties.publisher, props.publisher as string) &&
+        same(e.properties.type, props.type as string),
+    );
+    if (clash) {
+      throw new ArmError(
+        400,
+        'BadRequest',
+        `Multiple VMExtensions per handler not supported for OS type '${vm.osType}'. VMExtension '${clash.name}' ` +
+          `with handler '${String(clash.properties.publisher)}.${String(clash.properties.type)}' already added or specified in input.`,
+      );
+    }
     const now = this.clock.now();
     const created = !vm.extensions.has(name.toLowerCase());
     const readyAt = now + (isAgent ? this.settings.agentInstallSeconds * 1000 : 0);
@@ -715,28 +1009,38 @@ export class NetworkWatcherModel {
 
   private start(capture: CaptureRecord): void {
     capture.cancels = [];
-    if (capture.failOperation) {
-      capture.provisioningState = 'Failed';
-      capture.status = 'Error';
-      capture.errors = ['InternalError'];
-      return;
-    }
-    capture.provisioningState = 'Succeeded';
+    // A failing create never starts: provisioned() marks it Failed when its operation ends.
+    if (capture.failure) return;
     if (!this.agentReady(capture.vm)) {
-      // Without a running agent nothing can capture: Azure reports the session in Error with AgentStopped.
+      if (this.settings.missingAgent === 'createFails') {
+        capture.failure = {
+          code: 'NetworkWatcherAgentNotReady',
+          message:
+            `Packet capture session '${capture.name}' could not be started: the Network Watcher agent extension ` +
+            `on '${capture.vm.id}' is not installed or not in provisioning state Succeeded.`,
+          errors: ['AgentStopped'],
+        };
+        return;
+      }
+      // Without a running agent nothing can capture: the session shows Error with AgentStopped.
       capture.status = 'Error';
       capture.errors = ['AgentStopped'];
       return;
     }
+    this.run(capture, capture.startAt);
+  }
+
+  /** Runs a capture from `startAt` until its time or byte limit. */
+  private run(capture: CaptureRecord, startAt: number): void {
     capture.status = 'Running';
-    capture.captureStartTimeMs = capture.startAt;
+    capture.captureStartTimeMs = startAt;
     const limitSeconds = capture.request.timeLimitInSeconds || DEFAULT_TIME_LIMIT_SECONDS;
-    let stopAt = capture.startAt + limitSeconds * 1000;
+    let stopAt = startAt + limitSeconds * 1000;
     let reason: string = STOP_REASONS.time;
     try {
       capture.plan = this.synthesize(capture, limitSeconds);
       if (capture.plan.bytesLimitReached) {
-        stopAt = Math.min(stopAt, Math.max(capture.startAt, capture.plan.lastPacketTime.getTime()));
+        stopAt = Math.min(stopAt, Math.max(startAt, capture.plan.lastPacketTime.getTime()));
         reason = STOP_REASONS.bytes;
       }
     } catch {
@@ -747,6 +1051,23 @@ export class NetworkWatcherModel {
     capture.cancels.push(this.clock.schedule(stopAt, () => this.finish(capture, reason, stopAt)));
   }
 
+  /** The create operation ended: the resource is Succeeded, or Failed (and the session in Error) with its reason. */
+  private provisioned(capture: CaptureRecord, operationId: string): void {
+    if (capture.busy?.operationId === operationId) capture.busy = undefined;
+    if (this.capturesById.get(capture.id.toLowerCase()) !== capture) return;
+    if (capture.provisioningState !== 'Updating') return;
+    if (!capture.failure) {
+      capture.provisioningState = 'Succeeded';
+      return;
+    }
+    capture.cancels.forEach((cancel) => cancel());
+    capture.cancels = [];
+    capture.provisioningState = 'Failed';
+    capture.status = 'Error';
+    capture.errors = [...capture.failure.errors];
+  }
+
+  /** Stops a capture; its file reaches storage `uploadDelaySeconds` later (the agent uploads after the stop). */
   private finish(capture: CaptureRecord, reason: string, atMs: number): void {
     capture.cancels.forEach((cancel) => cancel());
     capture.cancels = [];
@@ -759,10 +1080,24 @@ export class NetworkWatcherModel {
     const file =
       reason === STOP_REASONS.manual ? cutPcap(plan.file, atMs) : { file: plan.file, packets: plan.packets };
     capture.packets = file.packets;
+    const uploadAt = Math.max(this.clock.now(), atMs + this.settings.uploadDelaySeconds * 1000);
+    // Not among the capture's cancels: deleting the capture resource does not stop the agent's upload.
+    this.clock.schedule(uploadAt, () => this.upload(capture, file.file));
+  }
+
+  private upload(capture: CaptureRecord, data: Buffer): void {
+    const skew = this.settings.fileNameSkewMs;
+    const blobPath =
+      skew === 0
+        ? capture.blobPath
+        : `${captureFolder(capture.request.target, capture.vm)}/${blobFileName(capture.startAt + skew)}`;
     const upload = this.store
-      .upload(capture.blobPath, file.file)
+      .upload(blobPath, data)
       .then(() => {
-        capture.storageLocation.storagePath = capture.blobUrl;
+        // Network Watcher keeps reporting the path it announced, even when the agent named the file otherwise.
+        if (skew === 0) capture.storageLocation.storagePath = capture.blobUrl;
+        capture.uploadedAt = this.clock.now();
+        capture.uploadedBlobPath = blobPath;
       })
       .catch(() => {
         capture.status = 'Error';
@@ -785,9 +1120,16 @@ export class NetworkWatcherModel {
   }
 
   private agentReady(vm: VmRecord): boolean {
-    if (vm.agentInstalled) return true;
-    const now = this.clock.now();
-    return [...vm.extensions.values()].some((e) => isAgentExtension(e) && e.readyAt <= now);
+    return [...vm.extensions.values()].some(
+      (e) => isAgentExtension(e) && this.extensionState(e) === 'Succeeded',
+    );
+  }
+
+  /** Where an extension stands: its registered state, else Failed (failed PUT), Succeeded once ready, else Creating. */
+  private extensionState(ext: ExtensionRecord): AgentState | 'Creating' {
+    if (ext.fixedState) return ext.fixedState;
+    if (!Number.isFinite(ext.readyAt)) return 'Failed';
+    return ext.readyAt <= this.clock.now() ? 'Succeeded' : 'Creating';
   }
 
   // ---- lookups --------------------------------------------------------------------------------------------------
@@ -876,26 +1218,17 @@ export class NetworkWatcherModel {
     return op;
   }
 
-  private preinstalledAgent(vm: VmRecord): ExtensionRecord {
-    return {
-      id: `${vm.id}/extensions/AzureNetworkWatcherExtension`,
-      name: 'AzureNetworkWatcherExtension',
-      location: vm.location,
-      properties: {
-        publisher: NW_PUBLISHER,
-        type: `NetworkWatcherAgent${vm.osType}`,
-        typeHandlerVersion: '1.4',
-        autoUpgradeMinorVersion: true,
-      },
-      createdAt: 0,
-      readyAt: 0,
-    };
-  }
-
+  /**
+   * An extension's wire body. A registered `Transitioning` agent reports provisioningState `Updating` (an operation
+   * on it that has not ended); `$expand=instanceView` adds the instance view with Compute's
+   * `ProvisioningState/<state>` status codes.
+   */
   private extensionBody(
     ext: ExtensionRecord,
+    withInstanceView = false,
   ): { properties: Record<string, unknown> } & Record<string, unknown> {
-    const ready = ext.readyAt <= this.clock.now();
+    const state = this.extensionState(ext);
+    const provisioningState = state === 'Transitioning' ? 'Updating' : state;
     return {
       id: ext.id,
       name: ext.name,
@@ -903,9 +1236,31 @@ export class NetworkWatcherModel {
       location: ext.location,
       properties: {
         ...ext.properties,
-        provisioningState: ready ? 'Succeeded' : Number.isFinite(ext.readyAt) ? 'Creating' : 'Failed',
+        provisioningState,
+        ...(withInstanceView ? { instanceView: instanceView(ext, state) } : {}),
       },
     };
+  }
+
+  /** The scale-set model's extensions, made from one instance's. */
+  private scaleSetExtensions(instance: VmRecord): unknown[] {
+    const scaleSetId = instance.scaleSetId!;
+    return [...instance.extensions.values()].map((e) => {
+      const state = this.extensionState(e);
+      return {
+        id: `${scaleSetId}/extensions/${e.name}`,
+        name: e.name,
+        type: 'Microsoft.Compute/virtualMachineScaleSets/extensions',
+        properties: { ...e.properties, provisioningState: state === 'Transitioning' ? 'Updating' : state },
+      };
+    });
+  }
+
+  /** The first registered instance of a scale set; 404 `ResourceNotFound` when none is. */
+  private firstInstance(subscriptionId: string, resourceGroup: string, name: string): VmRecord {
+    const first = this.instancesOf(scaleSetIdOf(subscriptionId, resourceGroup, name))[0];
+    if (!first) throw resourceNotFound('Microsoft.Compute/virtualMachineScaleSets', name, resourceGroup);
+    return first;
   }
 }
 
@@ -1039,4 +1394,60 @@ function instanceComputerName(scaleSetId: string, instanceId: string): string {
   const n = Number(instanceId);
   const suffix = Number.isInteger(n) && n >= 0 ? n.toString(36).padStart(6, '0') : instanceId;
   return `${computerNamePrefix(scaleSetId.split('/').pop()!)}${suffix}`;
+}
+
+/** An extension's instance view: Compute's `ProvisioningState/<state>` status. */
+function instanceView(ext: ExtensionRecord, state: AgentState | 'Creating'): unknown {
+  const display: Record<AgentState | 'Creating', [string, string]> = {
+    Succeeded: ['succeeded', 'Provisioning succeeded'],
+    Failed: ['failed', 'Provisioning failed'],
+    Transitioning: ['transitioning', 'Transitioning'],
+    Creating: ['transitioning', 'Transitioning'],
+  };
+  const [code, displayStatus] = display[state];
+  return {
+    name: ext.name,
+    type: String(ext.properties.type),
+    typeHandlerVersion: String(ext.properties.typeHandlerVersion),
+    statuses: [
+      {
+        code: `ProvisioningState/${code}`,
+        level: state === 'Failed' ? 'Error' : 'Info',
+        displayStatus,
+      },
+    ],
+  };
+}
+
+/**
+ * The blob folder of a capture's files, as Network Watcher documents it: `subscriptions/{sub}/resourcegroups/{rg}/
+ * providers/microsoft.compute/virtualmachines/{vm}` for a VM, and for one scale-set instance
+ * `.../microsoft.compute/virtualmachinescalesets/{vmss}/virtualMachines/{instance}` (MicrosoftDocs/azure-docs,
+ * articles/network-watcher/network-watcher-packet-capture-manage-powershell-vmss.md, "Download a packet capture").
+ * The resource part is lower case, as in the documented examples; `virtualMachines` keeps the documented casing.
+ */
+function captureFolder(target: string, vm: { instanceId?: string }): string {
+  const base = target.toLowerCase().replace(/^\//, '');
+  return vm.instanceId === undefined ? base : `${base}/virtualMachines/${vm.instanceId}`;
+}
+
+/**
+ * The machine of a planted capture whose target is not registered: enough to synthesize its traffic and name its
+ * file (a scale set's first instance, "0"), never listed as a VM.
+ */
+function detachedVm(target: string, location: string, scaleSet: boolean): VmRecord {
+  const [, , subscriptionId, , resourceGroup, , , , name] = target.split('/');
+  const hash = createHash('sha256').update(target.toLowerCase()).digest();
+  return {
+    id: scaleSet ? `${target}/virtualMachines/0` : target,
+    subscriptionId: subscriptionId!,
+    resourceGroup: resourceGroup!,
+    name: scaleSet ? `${name!}_0` : name!,
+    ...(scaleSet ? { scaleSetId: target, instanceId: '0' } : {}),
+    location,
+    osType: 'Linux',
+    vmId: formatGuid(hash),
+    localIp: `10.${hash[16]! % 256}.${hash[17]! % 256}.${4 + (hash[18]! % 251)}`,
+    extensions: new Map(),
+  };
 }

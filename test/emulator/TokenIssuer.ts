@@ -44,23 +44,36 @@ export class TokenIssuer {
     return { accessToken: `${header}.${payload}.${signature}`, expiresOnSeconds };
   }
 
-  /** Why `token` is not acceptable, or undefined when it is (issued here and not expired). */
-  check(token: string): 'invalid' | 'expired' | undefined {
+  /**
+   * Why `token` is not acceptable, or undefined when it is (issued here, not expired, and for one of `audiences`
+   * when given; the audience is compared without a trailing slash, as ARM lists both forms).
+   */
+  check(
+    token: string,
+    audiences?: readonly string[],
+  ): { problem: 'invalid' } | { problem: 'expired' } | { problem: 'audience'; audience: string } | undefined {
     const parts = token.split('.');
-    if (parts.length !== 3) return 'invalid';
+    if (parts.length !== 3) return { problem: 'invalid' };
     const [header, payload, signature] = parts as [string, string, string];
     const expected = Buffer.from(this.sign(`${header}.${payload}`));
     const actual = Buffer.from(signature);
-    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return 'invalid';
+    if (expected.length !== actual.length || !timingSafeEqual(expected, actual))
+      return { problem: 'invalid' };
     let claims: unknown;
     try {
       claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     } catch {
-      return 'invalid';
+      return { problem: 'invalid' };
     }
-    const exp = typeof claims === 'object' && claims !== null ? (claims as { exp?: unknown }).exp : undefined;
-    if (typeof exp !== 'number') return 'invalid';
-    return exp * 1000 <= Date.now() ? 'expired' : undefined;
+    const c =
+      typeof claims === 'object' && claims !== null ? (claims as { exp?: unknown; aud?: unknown }) : {};
+    if (typeof c.exp !== 'number') return { problem: 'invalid' };
+    if (c.exp * 1000 <= Date.now()) return { problem: 'expired' };
+    const audience = typeof c.aud === 'string' ? c.aud : '';
+    const bare = (a: string): string => a.replace(/\/+$/, '').toLowerCase();
+    if (audiences && !audiences.some((a) => bare(a) === bare(audience)))
+      return { problem: 'audience', audience };
+    return undefined;
   }
 
   private sign(data: string): string {

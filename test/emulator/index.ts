@@ -6,7 +6,13 @@ export { startEmulator, DEFAULT_CLIENT_ID } from './startEmulator.js';
 export { emulatorCredential } from './emulatorCredential.js';
 export { createCertificate, writeCertificateFile } from './createCertificate.js';
 export type { EmulatorTls } from './createCertificate.js';
-export { STOP_REASONS, CAPTURE_START_SECONDS, OPERATION_SECONDS } from './NetworkWatcherModel.js';
+export {
+  STOP_REASONS,
+  CAPTURE_START_SECONDS,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  DEFAULT_UPLOAD_DELAY_SECONDS,
+  DEFAULT_AGENT_EXTENSION_NAME,
+} from './NetworkWatcherModel.js';
 export { CAPTURE_CONTAINER } from './CaptureStore.js';
 export {
   NETWORK_API_VERSIONS,
@@ -15,6 +21,7 @@ export {
   FIRST_PAGED_NETWORK_API_VERSION,
 } from './apiVersions.js';
 export type {
+  AgentState,
   Emulator,
   EmulatorCapture,
   EmulatorConfig,
@@ -22,5 +29,6 @@ export type {
   EmulatorVm,
   FaultKind,
   FaultRule,
+  PlantedCapture,
   RequestLogEntry,
 } from './types.js';

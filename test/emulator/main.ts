@@ -4,7 +4,8 @@
  * --port / NW_EMULATOR_PORT, --blob-connection-string / NW_EMULATOR_BLOB_CONNECTION_STRING,
  * --time-scale / NW_EMULATOR_TIME_SCALE, --latency-ms / NW_EMULATOR_LATENCY_MS,
  * --session-limit / NW_EMULATOR_SESSION_LIMIT, --agent-install-seconds / NW_EMULATOR_AGENT_INSTALL_SECONDS,
- * --page-size / NW_EMULATOR_PAGE_SIZE, --client-id / NW_EMULATOR_CLIENT_ID.
+ * --page-size / NW_EMULATOR_PAGE_SIZE, --client-id / NW_EMULATOR_CLIENT_ID,
+ * --retry-after-seconds / NW_EMULATOR_RETRY_AFTER_SECONDS, --upload-delay-seconds / NW_EMULATOR_UPLOAD_DELAY_SECONDS.
  * Run with `npx tsx test/emulator/main.ts`.
  */
 import { parseArgs } from 'node:util';
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     'agent-install-seconds': { type: 'string' },
     'page-size': { type: 'string' },
     'client-id': { type: 'string' },
+    'retry-after-seconds': { type: 'string' },
+    'upload-delay-seconds': { type: 'string' },
   },
 });
 
@@ -55,6 +58,10 @@ const agent = numberSetting('agent-install-seconds', 'NW_EMULATOR_AGENT_INSTALL_
 if (agent !== undefined) options.agentInstallSeconds = agent;
 const pageSize = numberSetting('page-size', 'NW_EMULATOR_PAGE_SIZE');
 if (pageSize !== undefined) options.pageSize = pageSize;
+const retryAfter = numberSetting('retry-after-seconds', 'NW_EMULATOR_RETRY_AFTER_SECONDS');
+if (retryAfter !== undefined) options.retryAfterSeconds = retryAfter;
+const uploadDelay = numberSetting('upload-delay-seconds', 'NW_EMULATOR_UPLOAD_DELAY_SECONDS');
+if (uploadDelay !== undefined) options.uploadDelaySeconds = uploadDelay;
 const clientId = setting('client-id', 'NW_EMULATOR_CLIENT_ID');
 if (clientId !== undefined) options.clientId = clientId;
 

@@ -16,7 +16,14 @@ import { CaptureStore } from './CaptureStore.js';
 import { createCertificate, writeCertificateFile } from './createCertificate.js';
 import { EmulatedClock } from './EmulatedClock.js';
 import { describe, FaultRuleError, parseFaultRule, takeFault, type ActiveFault } from './faultRules.js';
-import { CAPTURE_START_SECONDS, NetworkWatcherModel, RegistrationError } from './NetworkWatcherModel.js';
+import {
+  CAPTURE_START_SECONDS,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  DEFAULT_UPLOAD_DELAY_SECONDS,
+  NetworkWatcherModel,
+  RegistrationError,
+  type MissingAgentBehaviour,
+} from './NetworkWatcherModel.js';
 import { parseCaptureBody } from './parseCaptureBody.js';
 import { TokenIssuer } from './TokenIssuer.js';
 import type {
@@ -25,6 +32,7 @@ import type {
   EmulatorOptions,
   EmulatorVm,
   FaultRule,
+  PlantedCapture,
   RequestLogEntry,
 } from './types.js';
 
@@ -84,9 +92,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       options.captureStartSeconds ?? CAPTURE_START_SECONDS,
       'captureStartSeconds',
     ),
+    retryAfterSeconds: nonNegative(
+      options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS,
+      'retryAfterSeconds',
+    ),
+    uploadDelaySeconds: nonNegative(
+      options.uploadDelaySeconds ?? DEFAULT_UPLOAD_DELAY_SECONDS,
+      'uploadDelaySeconds',
+    ),
+    fileNameSkewMs: nonNegative(options.fileNameSkewMs ?? 0, 'fileNameSkewMs'),
+    missingAgent: missingAgentBehaviour(options.missingAgent ?? 'captureError'),
   };
   const clock = new EmulatedClock(positive(options.timeScale ?? 1, 'timeScale'));
-  const model = new NetworkWatcherModel(clock, new CaptureStore(options.blobConnectionString), settings);
+  const model = new NetworkWatcherModel(
+    clock,
+    new CaptureStore(options.blobConnectionString),
+    settings,
+    (s, region, id) =>
+      `${baseUrl}/subscriptions/${s}/providers/Microsoft.Network/locations/${region}/operations/${id}?api-version=${OPERATION_URI_API_VERSION}`,
+  );
   let faults: ActiveFault[] = [];
   let requestLog: RequestLogEntry[] = [];
   let baseUrl = '';
@@ -96,6 +120,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (c.latencyInMs !== undefined) settings.latencyInMs = nonNegative(c.latencyInMs, 'latencyInMs');
     if (c.sessionLimit !== undefined) settings.sessionLimit = nonNegative(c.sessionLimit, 'sessionLimit');
     if (c.timeScale !== undefined) clock.setTimeScale(positive(c.timeScale, 'timeScale'));
+    if (c.retryAfterSeconds !== undefined)
+      settings.retryAfterSeconds = nonNegative(c.retryAfterSeconds, 'retryAfterSeconds');
+    if (c.uploadDelaySeconds !== undefined)
+      settings.uploadDelaySeconds = nonNegative(c.uploadDelaySeconds, 'uploadDelaySeconds');
+    if (c.fileNameSkewMs !== undefined)
+      settings.fileNameSkewMs = nonNegative(c.fileNameSkewMs, 'fileNameSkewMs');
+    if (c.captureStartSeconds !== undefined)
+      settings.captureStartSeconds = nonNegative(c.captureStartSeconds, 'captureStartSeconds');
+    if (c.agentInstallSeconds !== undefined)
+      settings.agentInstallSeconds = nonNegative(c.agentInstallSeconds, 'agentInstallSeconds');
+    if (c.missingAgent !== undefined) settings.missingAgent = missingAgentBehaviour(c.missingAgent);
   };
   const addFault = (rule: FaultRule): void => {
     faults.push(parseFaultRule(rule));
@@ -111,9 +146,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     requestLog = [];
   };
 
-  /** Seconds (real) a client should wait, as Retry-After: emulated time left scaled to the wall clock. */
-  const retryAfter = (remainingMs: number): string =>
-    String(Math.max(0, Math.floor(remainingMs / 1000 / clock.timeScale)));
+  /**
+   * The Retry-After of every long-running-operation answer: `retryAfterSeconds` emulated seconds in wall-clock
+   * seconds, rounded to the nearest whole second (the header is an integer): 10 at time scale 1, 0 from scale 20 on,
+   * which leaves the SDK at its own polling interval.
+   */
+  const retryAfter = (): string => String(Math.round(settings.retryAfterSeconds / clock.timeScale));
 
   const routes: Route[] = [
     {
@@ -160,7 +198,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           body: accepted.body,
           headers: {
             'azure-asyncoperation': `${baseUrl}/subscriptions/${s}/providers/Microsoft.Network/locations/${region}/operations/${accepted.operationId}?api-version=${ctx.apiVersion}`,
-            'retry-after': retryAfter(accepted.remainingMs),
+            'retry-after': retryAfter(),
           },
         };
       },
@@ -173,7 +211,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         const [s, g, w, n] = ctx.params as [string, string, string, string];
         const accepted = model.deleteCapture(s, g, w, n);
         if (!accepted) return { status: 204 };
-        return locationAnswer(ctx, s, g, w, accepted.operationId, accepted.remainingMs);
+        return locationAnswer(ctx, s, g, w, accepted.operationId);
       },
     },
     {
@@ -183,7 +221,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       handle: (ctx) => {
         const [s, g, w, n] = ctx.params as [string, string, string, string];
         const accepted = model.stopCapture(s, g, w, n);
-        return locationAnswer(ctx, s, g, w, accepted.operationId, accepted.remainingMs);
+        return locationAnswer(ctx, s, g, w, accepted.operationId);
       },
     },
     {
@@ -194,7 +232,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         const [s, g, w, n] = ctx.params as [string, string, string, string];
         const accepted = model.queryStatus(s, g, w, n);
         return {
-          ...locationAnswer(ctx, s, g, w, accepted.operationId, accepted.remainingMs),
+          ...locationAnswer(ctx, s, g, w, accepted.operationId),
           body: accepted.body,
         };
       },
@@ -210,7 +248,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
             status: 202,
             headers: {
               location: `${baseUrl}${ctx.url.pathname}${ctx.url.search}`,
-              'retry-after': retryAfter(result.remainingMs),
+              'retry-after': retryAfter(),
             },
           };
         }
@@ -226,8 +264,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       provider: 'operation',
       handle: (ctx) => {
         const { body, remainingMs } = model.asyncOperation(ctx.params[2]!);
-        const headers: Record<string, string> =
-          remainingMs > 0 ? { 'retry-after': retryAfter(remainingMs) } : {};
+        const headers: Record<string, string> = remainingMs > 0 ? { 'retry-after': retryAfter() } : {};
         return { status: 200, body, headers };
       },
     },
@@ -251,9 +288,36 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     {
       method: 'GET',
+      pattern: new RegExp(`^${VM}/extensions$`, 'i'),
+      provider: 'compute',
+      handle: ({ params: [s, g, v], url }) => ({
+        status: 200,
+        body: model.listExtensions(s!, g!, v!, expandsInstanceView(url)),
+      }),
+    },
+    {
+      method: 'GET',
       pattern: new RegExp(`^${VM}/extensions/([^/]+)$`, 'i'),
       provider: 'compute',
-      handle: ({ params: [s, g, v, e] }) => ({ status: 200, body: model.getExtension(s!, g!, v!, e!) }),
+      handle: ({ params: [s, g, v, e], url }) => ({
+        status: 200,
+        body: model.getExtension(s!, g!, v!, e!, expandsInstanceView(url)),
+      }),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${VMSS}/virtualMachines/([^/]+)/extensions$`, 'i'),
+      provider: 'compute',
+      handle: ({ params: [s, g, ss, i], url }) => ({
+        status: 200,
+        body: model.listScaleSetVmExtensions(s!, g!, ss!, i!, expandsInstanceView(url)),
+      }),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${VMSS}/extensions$`, 'i'),
+      provider: 'compute',
+      handle: ({ params: [s, g, ss] }) => ({ status: 200, body: model.listScaleSetExtensions(s!, g!, ss!) }),
     },
     {
       method: 'PUT',
@@ -268,7 +332,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           body: accepted.body,
           headers: {
             'azure-asyncoperation': `${baseUrl}/subscriptions/${s}/providers/Microsoft.Compute/locations/${region}/operations/${accepted.operationId}?api-version=${ctx.apiVersion}`,
-            'retry-after': retryAfter(accepted.remainingMs),
+            'retry-after': retryAfter(),
           },
         };
       },
@@ -279,19 +343,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return (model.getWatcher(s, g, w) as { location: string }).location;
   }
 
-  function locationAnswer(
-    ctx: ArmContext,
-    s: string,
-    g: string,
-    w: string,
-    operationId: string,
-    remainingMs: number,
-  ): ArmAnswer {
+  function locationAnswer(ctx: ArmContext, s: string, g: string, w: string, operationId: string): ArmAnswer {
     return {
       status: 202,
       headers: {
         location: `${baseUrl}/subscriptions/${s}/resourceGroups/${g}/providers/Microsoft.Network/networkWatchers/${w}/operationResults/${operationId}?api-version=${ctx.apiVersion}`,
-        'retry-after': retryAfter(remainingMs),
+        'retry-after': retryAfter(),
       },
     };
   }
@@ -361,6 +418,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
 
     authenticate(req.headers.authorization);
+    clock.catchUp();
 
     const candidates = routes.filter((r) => r.pattern.test(path));
     const route = candidates.find((r) => r.method === method);
@@ -437,7 +495,28 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         challenge("The authentication failed because of an invalid 'Authorization' header."),
       );
     }
-    const problem = issuer.check(match[1]!);
+    // ARM takes tokens for its own resource only: management.azure.com (or the older management.core.windows.net)
+    // and, here, the emulator's URL, which is what the SDK asks for when its endpoint is the emulator.
+    const audiences = [
+      baseUrl,
+      `${baseUrl}/`,
+      'https://management.azure.com',
+      'https://management.azure.com/',
+      'https://management.core.windows.net',
+      'https://management.core.windows.net/',
+    ];
+    const result = issuer.check(match[1]!, audiences);
+    const problem = result?.problem;
+    if (result?.problem === 'audience') {
+      // Code and message as ARM answers them (Azure-Samples/active-directory-dotnetcore-daemon-v2#145).
+      throw new ArmError(
+        401,
+        'InvalidAuthenticationTokenAudience',
+        `The access token has been obtained for wrong audience or resource '${result.audience}'. It should exactly ` +
+          `match with one of the allowed audiences ${audiences.map((a) => `'${a}'`).join(',')}.`,
+        challenge('The access token has been obtained for wrong audience or resource.'),
+      );
+    }
     if (problem === 'expired') {
       throw new ArmError(
         401,
@@ -531,17 +610,36 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           return sendJson(res, 201, { registered: w.id });
         }
         case 'GET /_emulator/captures':
+          clock.catchUp();
           return sendJson(res, 200, model.captures());
+        case 'POST /_emulator/captures':
+          return sendJson(res, 201, model.plantCapture(obj() as unknown as PlantedCapture));
         case 'GET /_emulator/requests':
           return sendJson(res, 200, requestLog);
         case 'POST /_emulator/config': {
           const c = obj();
-          const latency = c.latencyMs ?? c.latencyInMs;
-          configure({
-            ...(latency === undefined ? {} : { latencyInMs: latency as number }),
-            ...(c.sessionLimit === undefined ? {} : { sessionLimit: c.sessionLimit as number }),
-            ...(c.timeScale === undefined ? {} : { timeScale: c.timeScale as number }),
-          });
+          const unknown = Object.keys(c).filter((k) => !CONFIG_FIELDS.includes(k));
+          if (unknown.length > 0) {
+            return bad(
+              `unknown config field(s) ${unknown.join(', ')}; expected any of ${CONFIG_FIELDS.join(', ')}`,
+            );
+          }
+          const { latencyMs, ...rest } = c;
+          const latency = latencyMs ?? c.latencyInMs;
+          // Everything is checked before anything changes: a bad field leaves the settings as they were.
+          const next = {
+            ...rest,
+            ...(latency === undefined ? {} : { latencyInMs: latency }),
+          } as EmulatorConfig;
+          const saved = { ...settings };
+          const savedScale = clock.timeScale;
+          try {
+            configure(next);
+          } catch (e) {
+            Object.assign(settings, saved);
+            if (clock.timeScale !== savedScale) clock.setTimeScale(savedScale);
+            throw e;
+          }
           return sendJson(res, 200, { ...settings, timeScale: clock.timeScale });
         }
         case 'POST /_emulator/faults': {
@@ -654,7 +752,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     clientId,
     registerVm: (vm) => model.registerVm(vm),
     registerWatcher: (w) => model.registerWatcher(w),
-    captures: () => model.captures(),
+    plantCapture: (c) => model.plantCapture(c),
+    captures: () => {
+      clock.catchUp();
+      return model.captures();
+    },
     requests: () => requestLog.map((r) => ({ ...r })),
     limitRefusals: () => model.limitRefusals(),
     configure,
@@ -678,6 +780,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 }
 
+/** Whether a Compute GET asked for `$expand=instanceView`. */
+function expandsInstanceView(url: URL): boolean {
+  return (url.searchParams.get('$expand') ?? '').toLowerCase() === 'instanceview';
+}
+
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -696,6 +803,30 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** Fields `POST /_emulator/config` takes. */
+const CONFIG_FIELDS = [
+  'latencyMs',
+  'latencyInMs',
+  'sessionLimit',
+  'timeScale',
+  'retryAfterSeconds',
+  'uploadDelaySeconds',
+  'fileNameSkewMs',
+  'captureStartSeconds',
+  'agentInstallSeconds',
+  'missingAgent',
+];
+
+/** api-version quoted in the operation URL of an AnotherOperationInProgress message (what arm-network 36 sends). */
+const OPERATION_URI_API_VERSION = '2025-05-01';
+
+function missingAgentBehaviour(value: unknown): MissingAgentBehaviour {
+  if (value !== 'captureError' && value !== 'createFails') {
+    throw new RangeError(`missingAgent must be captureError or createFails, found ${describe(value)}`);
+  }
+  return value;
 }
 
 function positive(value: number, field: string): number {

@@ -16,18 +16,64 @@ export interface EmulatorOptions {
   agentInstallSeconds?: number;
   /** Emulated seconds a new capture stays NotStarted before it runs (default 2). */
   captureStartSeconds?: number;
+  /**
+   * `Retry-After` on every long-running-operation answer, in emulated seconds (the header carries it scaled to the
+   * wall clock, rounded); also how long a create, stop or delete operation stays in progress. Default 10.
+   */
+  retryAfterSeconds?: number;
+  /** Emulated seconds between a capture's stop and its file appearing in storage (default 10). */
+  uploadDelaySeconds?: number;
+  /**
+   * The agent names the file by its own start time: the uploaded blob's name is this many ms later than the
+   * `storagePath` reported at creation (default 0: the same name). An assumption, to test a reader that looks
+   * under the folder when `storagePath` is absent.
+   */
+  fileNameSkewMs?: number;
+  /**
+   * A capture on a VM whose agent is missing or not Succeeded: `captureError` (default: the create succeeds and the
+   * session ends in Error with AgentStopped) or `createFails` (the create operation fails). An assumption.
+   */
+  missingAgent?: 'captureError' | 'createFails';
   /** Items per page for list operations before a nextLink (default 50). */
   pageSize?: number;
   /** Client id reported by the identity endpoint (default a fixed GUID). */
   clientId?: string;
 }
 
+/** The state a pre-installed Network Watcher agent extension reports (see README, "VMs and the agent extension"). */
+export type AgentState = 'Succeeded' | 'Transitioning' | 'Failed';
+
 /** A virtual machine (or VMSS instance) known to the emulator. */
 export interface EmulatorVm {
   id: string;
   location: string;
   osType?: 'Linux' | 'Windows';
+  /** Whether the Network Watcher agent extension is installed (default true). */
   agentInstalled?: boolean;
+  /** Name of the installed agent extension (default `AzureNetworkWatcherExtension`); its handler is always
+   * `Microsoft.Azure.NetworkWatcher` / `NetworkWatcherAgentLinux|Windows`. */
+  agentExtensionName?: string;
+  /** State of the installed agent extension (default `Succeeded`); it stays so until the extension is PUT again. */
+  agentState?: AgentState;
+}
+
+/**
+ * A capture made by a person (portal, CLI), planted with `POST /_emulator/captures`: listed, read and queried like
+ * any other, counted toward the session limit, never made through ARM.
+ */
+export interface PlantedCapture {
+  /** The network watcher resource id it belongs to (must be registered). */
+  watcherId: string;
+  name: string;
+  /** A VM or scale-set resource id in the watcher's subscription (it need not be registered). */
+  target: string;
+  status: 'NotStarted' | 'Running' | 'Stopped' | 'Error';
+  /** For Stopped: default `TimeExceeded`. */
+  stopReason?: string;
+  /** For Error: default `['InternalError']`. */
+  errors?: string[];
+  /** Default 18000 (the portal's default). A Running capture stops at it. */
+  timeLimitInSeconds?: number;
 }
 
 /** A packet capture as the emulator holds it (a view for tests, not the ARM wire shape). */
@@ -52,8 +98,14 @@ export interface EmulatorCapture {
   errors: string[];
   /** ARM provisioning state of the capture resource. */
   provisioningState: 'Updating' | 'Succeeded' | 'Failed' | 'Deleting';
-  /** Packets in the uploaded file, once the capture stopped with a file. */
+  /** Packets in the capture's file, once the capture stopped with a file. */
   packets?: number;
+  /** Emulated ms at which the file reached storage (`uploadDelaySeconds` after the stop). */
+  uploadedAt?: number;
+  /** Blob name (in `network-watcher-logs`) the file was written to; differs from storagePath's with fileNameSkewMs. */
+  uploadedBlobPath?: string;
+  /** True for a capture planted through the admin API (made by a person, not through ARM). */
+  planted?: true;
 }
 
 /** One ARM request the emulator answered. */
@@ -95,6 +147,12 @@ export interface EmulatorConfig {
   latencyInMs?: number;
   sessionLimit?: number;
   timeScale?: number;
+  retryAfterSeconds?: number;
+  uploadDelaySeconds?: number;
+  fileNameSkewMs?: number;
+  captureStartSeconds?: number;
+  agentInstallSeconds?: number;
+  missingAgent?: 'captureError' | 'createFails';
 }
 
 /** A running emulator. */
@@ -113,6 +171,8 @@ export interface Emulator {
   registerVm(vm: EmulatorVm): void;
   /** Adds a network watcher besides the default `NetworkWatcher_<region>` ones. */
   registerWatcher(watcher: { id: string; location: string }): void;
+  /** Plants a capture made by a person; answers its view. */
+  plantCapture(capture: PlantedCapture): EmulatorCapture;
   captures(): EmulatorCapture[];
   requests(): RequestLogEntry[];
   /** Packet-capture PUTs refused because the session limit was reached. */

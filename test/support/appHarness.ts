@@ -73,6 +73,10 @@ export async function startAppHarness(options: StartAppHarnessOptions = {}): Pro
     tls: inject('emulatorTls'),
     blobConnectionString: inject('azuriteConnectionString'),
     timeScale: 1,
+    // Instant operations and uploads unless a test asks for Azure's timing (Retry-After 10 s, late files): most
+    // tests are about something else, and the realistic-timing tests set these themselves.
+    retryAfterSeconds: 0,
+    uploadDelaySeconds: 0,
     ...options.emulator,
   });
   const receiver = await startNotificationReceiver();
@@ -98,6 +102,13 @@ export async function startAppHarness(options: StartAppHarnessOptions = {}): Pro
     ctx = createAppContext(settings, { credential, logger, now });
   };
   build();
+  // Real Azure and the app share one clock: moving the emulated clock moves the app's too, so a capture that
+  // reached its time limit in the emulator is also due for the app's poller.
+  const advanceEmulatorClock = emulator.advanceClock.bind(emulator);
+  emulator.advanceClock = async (seconds: number) => {
+    clockOffsetInMs += seconds * 1000;
+    await advanceEmulatorClock(seconds);
+  };
 
   const webhook = createAlertWebhookHandler(() => ctx);
   const poller = createCapturePollerHandler(() => ctx);

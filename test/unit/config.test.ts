@@ -139,7 +139,11 @@ describe('notification URLs and the poll schedule', () => {
       'CAPTURE_POLL_SCHEDULE',
     );
     expect(pollScheduleFrom({ CAPTURE_POLL_SCHEDULE: '*/5 * * * * *' })).toBe('*/5 * * * * *');
-    expect(pollScheduleFrom({ CAPTURE_POLL_SCHEDULE: '00:00:10' })).toBe('00:00:10');
+    // Flex Consumption has no TimeSpan timers (scenario 10): refused, saying so, and never registered.
+    expect(pollScheduleFrom({ CAPTURE_POLL_SCHEDULE: '00:00:10' })).toBe('*/30 * * * * *');
+    expect(problemsOf({ ...minimal, CAPTURE_POLL_SCHEDULE: '00:00:30' }).join()).toMatch(
+      /CAPTURE_POLL_SCHEDULE: a TimeSpan schedule is not supported: Flex Consumption timers need an NCRONTAB expression/,
+    );
     expect(pollScheduleFrom({ CAPTURE_POLL_SCHEDULE: 'nonsense' })).toBe('*/30 * * * * *');
     expect(pollScheduleFrom({})).toBe('*/30 * * * * *');
   });

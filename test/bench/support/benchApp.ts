@@ -43,6 +43,7 @@ export interface BenchApp {
 export async function startBenchApp(
   services: BenchServices,
   settings: Record<string, string> = {},
+  options: { now?: () => number } = {},
 ): Promise<BenchApp> {
   const { emulator, azuriteConnectionString } = services;
   const receiver = await startNotificationReceiver();
@@ -57,7 +58,7 @@ export async function startBenchApp(
     CAPTURE_STORAGE_CONNECTION_STRING: azuriteConnectionString,
     ...settings,
   };
-  let ctx = createAppContext(allSettings, { credential, logger: silentLogger });
+  let ctx = createAppContext(allSettings, { credential, logger: silentLogger, now: options.now });
   const webhook = createAlertWebhookHandler(() => ctx);
   const poller = createCapturePollerHandler(() => ctx);
   const invocation = (functionName: string) =>
@@ -87,7 +88,7 @@ export async function startBenchApp(
       await poller(timer, invocation('capturePoller'));
     },
     restart() {
-      ctx = createAppContext(allSettings, { credential, logger: silentLogger });
+      ctx = createAppContext(allSettings, { credential, logger: silentLogger, now: options.now });
     },
     stop: () => receiver.stop(),
   };

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { NETWORK_API_VERSIONS, type Emulator } from '../../emulator/index.js';
+import {
+  DEFAULT_RETRY_AFTER_SECONDS,
+  emulatorCredential,
+  NETWORK_API_VERSIONS,
+  type Emulator,
+} from '../../emulator/index.js';
 import { bearer, FAST_POLL, networkClient, rawRequest, startTestEmulator } from './emulatorFixture.js';
 
 const SUB = '22222222-0000-0000-0000-000000000000';
@@ -56,6 +61,45 @@ describe('authentication', () => {
       headers: { authorization: `Bearer ${header}.${payload}.forged` },
     });
     expect(answer.status).toBe(401);
+  });
+
+  it('answers 401 InvalidAuthenticationTokenAudience to a token for another resource, as ARM does', async () => {
+    const token = await emulatorCredential(emulator).getToken('https://storage.azure.com/.default');
+    const answer = await rawRequest(emulator, `${WATCHERS}?${V}`, {
+      headers: { authorization: `Bearer ${token!.token}` },
+    });
+    expect(answer.status).toBe(401);
+    expect(answer.body).toMatchObject({
+      error: {
+        code: 'InvalidAuthenticationTokenAudience',
+        message: expect.stringContaining(
+          "obtained for wrong audience or resource 'https://storage.azure.com'",
+        ) as unknown,
+      },
+    });
+    expect(answer.headers['www-authenticate']).toMatch(/^Bearer /);
+  });
+
+  it("accepts a token for ARM's own audience (management.azure.com) as well as the emulator's URL", async () => {
+    for (const scope of ['https://management.azure.com/.default', `${emulator.url}/.default`]) {
+      const token = await emulatorCredential(emulator).getToken(scope);
+      const answer = await rawRequest(emulator, `${WATCHERS}?${V}`, {
+        headers: { authorization: `Bearer ${token!.token}` },
+      });
+      expect(answer.status).toBe(200);
+    }
+  });
+
+  it('refuses the SDK whose credential scope is another resource', async () => {
+    const { NetworkManagementClient } = await import('@azure/arm-network');
+    const wrong = new NetworkManagementClient(emulatorCredential(emulator), SUB, {
+      endpoint: emulator.url,
+      credentialScopes: ['https://vault.azure.net/.default'],
+    });
+    await expect(wrong.networkWatchers.listAll().next()).rejects.toMatchObject({
+      statusCode: 401,
+      code: 'InvalidAuthenticationTokenAudience',
+    });
   });
 
   it('surfaces the 401 to the SDK as a RestError', async () => {
@@ -208,9 +252,22 @@ describe('packet capture PUT validation', () => {
 
   it('answers 409 PacketCaptureAlreadyExists to a PUT of a name that exists', async () => {
     expect((await putCapture('pc', validBody)).status).toBe(201);
+    await emulator.advanceClock(DEFAULT_RETRY_AFTER_SECONDS); // the create operation has ended
     const again = await putCapture('pc', validBody);
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ error: { code: 'PacketCaptureAlreadyExists' } });
+  });
+
+  it('answers 409 AnotherOperationInProgress to a PUT of a name whose create is still in progress', async () => {
+    emulator.configure({ timeScale: 1 }); // the 10 s create operation must not end meanwhile
+    try {
+      expect((await putCapture('pc', validBody)).status).toBe(201);
+      const again = await putCapture('pc', validBody);
+      expect(again.status).toBe(409);
+      expect(again.body).toMatchObject({ error: { code: 'AnotherOperationInProgress' } });
+    } finally {
+      emulator.configure({ timeScale: 1000 });
+    }
   });
 });
 

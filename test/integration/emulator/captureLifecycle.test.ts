@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { CAPTURE_CONTAINER, CAPTURE_START_SECONDS, type Emulator } from '../../emulator/index.js';
+import {
+  CAPTURE_CONTAINER,
+  CAPTURE_START_SECONDS,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  DEFAULT_UPLOAD_DELAY_SECONDS,
+  type Emulator,
+} from '../../emulator/index.js';
 import { FAST_POLL, networkClient, startTestEmulator } from './emulatorFixture.js';
 
 const SUB = '11111111-2222-3333-4444-555555555555';
@@ -107,6 +113,11 @@ describe('capture lifecycle on the emulated clock', () => {
     const s = await status('pc');
     expect(s.packetCaptureStatus).toBe('Running');
     expect(s.captureStartTime!.getTime()).toBeGreaterThanOrEqual(before);
+    // The resource stays Updating until its create operation ends, retryAfterSeconds after the PUT.
+    expect((await client.packetCaptures.get(WATCHER.rg, WATCHER.name, 'pc')).provisioningState).toBe(
+      'Updating',
+    );
+    await emulator.advanceClock(DEFAULT_RETRY_AFTER_SECONDS - CAPTURE_START_SECONDS);
     const got = await client.packetCaptures.get(WATCHER.rg, WATCHER.name, 'pc');
     expect(got.provisioningState).toBe('Succeeded');
   });
@@ -116,6 +127,7 @@ describe('capture lifecycle on the emulated clock', () => {
     await emulator.advanceClock(CAPTURE_START_SECONDS + 59);
     expect((await status('pc')).packetCaptureStatus).toBe('Running');
     await emulator.advanceClock(1);
+    await emulator.advanceClock(DEFAULT_UPLOAD_DELAY_SECONDS); // the agent uploads after the stop
 
     const s = await status('pc');
     expect(s).toMatchObject({ packetCaptureStatus: 'Stopped', stopReason: 'TimeExceeded' });
@@ -140,7 +152,7 @@ describe('capture lifecycle on the emulated clock', () => {
 
   it('keeps only TCP packets with a TCP-only filter', async () => {
     await create('pc', { filters: [{ protocol: 'TCP' }] });
-    await emulator.advanceClock(CAPTURE_START_SECONDS + 60);
+    await emulator.advanceClock(CAPTURE_START_SECONDS + 60 + DEFAULT_UPLOAD_DELAY_SECONDS);
     const got = await client.packetCaptures.get(WATCHER.rg, WATCHER.name, 'pc');
     const file = await download(got.storageLocation!.storagePath!);
 
@@ -150,7 +162,7 @@ describe('capture lifecycle on the emulated clock', () => {
 
   it('truncates packets to bytesToCapturePerPacket', async () => {
     await create('pc', { bytesToCapturePerPacket: 64 });
-    await emulator.advanceClock(CAPTURE_START_SECONDS + 60);
+    await emulator.advanceClock(CAPTURE_START_SECONDS + 60 + DEFAULT_UPLOAD_DELAY_SECONDS);
     const got = await client.packetCaptures.get(WATCHER.rg, WATCHER.name, 'pc');
     const file = await download(got.storageLocation!.storagePath!);
 
@@ -161,7 +173,7 @@ describe('capture lifecycle on the emulated clock', () => {
 
   it('stops early when the file reaches totalBytesPerSession', async () => {
     await create('pc', { totalBytesPerSession: 4_000, timeLimitInSeconds: 300 });
-    await emulator.advanceClock(CAPTURE_START_SECONDS + 300);
+    await emulator.advanceClock(CAPTURE_START_SECONDS + 300 + DEFAULT_UPLOAD_DELAY_SECONDS);
 
     const s = await status('pc');
     expect(s).toMatchObject({ packetCaptureStatus: 'Stopped', stopReason: 'TotalBytesExceeded' });
@@ -177,7 +189,7 @@ describe('capture lifecycle on the emulated clock', () => {
     const stoppedAt = emulator.now();
     // The POST stops the capture; the operation's polling is covered by the spec examples.
     await client.packetCaptures.beginStop(WATCHER.rg, WATCHER.name, 'pc');
-    await emulator.advanceClock(0); // waits for the upload
+    await emulator.advanceClock(DEFAULT_UPLOAD_DELAY_SECONDS); // the agent uploads after the stop
 
     expect(await status('pc')).toMatchObject({ packetCaptureStatus: 'Stopped', stopReason: 'Manual' });
     const file = await download(emulator.captures()[0]!.storagePath!);

@@ -9,7 +9,11 @@ import {
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { CaptureStore } from '../../emulator/CaptureStore.js';
-import { CAPTURE_CONTAINER, CAPTURE_START_SECONDS } from '../../emulator/index.js';
+import {
+  CAPTURE_CONTAINER,
+  CAPTURE_START_SECONDS,
+  DEFAULT_UPLOAD_DELAY_SECONDS,
+} from '../../emulator/index.js';
 import { networkClient, startTestEmulator } from './emulatorFixture.js';
 
 /** Where capture files go and the `storagePath` reported for them, with key and SAS connection strings. */
@@ -107,7 +111,7 @@ describe('emulator writing capture files with a SAS connection string', () => {
         },
         timeLimitInSeconds: 30,
       });
-      await emulator.advanceClock(CAPTURE_START_SECONDS + 30);
+      await emulator.advanceClock(CAPTURE_START_SECONDS + 30 + DEFAULT_UPLOAD_DELAY_SECONDS);
 
       const got = await client.packetCaptures.get('NetworkWatcherRG', 'NetworkWatcher_westeurope', 'pc1');
       const storagePath = got.storageLocation?.storagePath ?? '';

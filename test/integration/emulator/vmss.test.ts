@@ -6,7 +6,8 @@ import {
   CAPTURE_CONTAINER,
   CAPTURE_START_SECONDS,
   emulatorCredential,
-  OPERATION_SECONDS,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  DEFAULT_UPLOAD_DELAY_SECONDS,
   type Emulator,
 } from '../../emulator/index.js';
 import { FAST_POLL, networkClient, startTestEmulator } from './emulatorFixture.js';
@@ -162,13 +163,13 @@ describe('packet capture on a scale set instance through @azure/arm-network', ()
       vmssCapture({ include: ['3'] }),
       FAST_POLL,
     );
-    await emulator.advanceClock(CAPTURE_START_SECONDS);
+    await emulator.advanceClock(DEFAULT_RETRY_AFTER_SECONDS); // the create operation ends
     const created = await creating.pollUntilDone();
     expect(created).toMatchObject({ target: SCALE_SET, targetType: 'AzureVMSS', scope: { include: ['3'] } });
     const [view] = emulator.captures();
     expect(view).toMatchObject({ targetType: 'AzureVMSS', instanceId: '3', status: 'Running' });
 
-    await emulator.advanceClock(60);
+    await emulator.advanceClock(60 + DEFAULT_UPLOAD_DELAY_SECONDS);
 
     const status = await network.packetCaptures.beginGetStatusAndWait(
       WATCHER.rg,
@@ -182,7 +183,7 @@ describe('packet capture on a scale set instance through @azure/arm-network', ()
     expect(storagePath).toMatch(
       new RegExp(
         `/${CAPTURE_CONTAINER}/subscriptions/${SUB}/resourcegroups/prod-rg/providers/microsoft\\.compute/` +
-          'virtualmachinescalesets/web-vmss/virtualmachines/3/\\d{4}/\\d{2}/\\d{2}/' +
+          'virtualmachinescalesets/web-vmss/virtualMachines/3/\\d{4}/\\d{2}/\\d{2}/' +
           'packetcapture_\\d{2}_\\d{2}_\\d{2}_\\d{3}\\.cap$',
       ),
     );
@@ -209,7 +210,7 @@ describe('packet capture on a scale set instance through @azure/arm-network', ()
     await emulator.advanceClock(CAPTURE_START_SECONDS + 30);
 
     const stopping = await network.packetCaptures.beginStop(WATCHER.rg, WATCHER.name, 'pc-stop', FAST_POLL);
-    await emulator.advanceClock(OPERATION_SECONDS);
+    await emulator.advanceClock(Math.max(DEFAULT_RETRY_AFTER_SECONDS, DEFAULT_UPLOAD_DELAY_SECONDS));
     await stopping.pollUntilDone();
 
     const status = await network.packetCaptures.beginGetStatusAndWait(
@@ -220,7 +221,7 @@ describe('packet capture on a scale set instance through @azure/arm-network', ()
     );
     expect(status).toMatchObject({ packetCaptureStatus: 'Stopped', stopReason: 'Manual' });
     const storagePath = emulator.captures()[0]?.storagePath ?? '';
-    expect(storagePath).toContain('/virtualmachinescalesets/web-vmss/virtualmachines/3/');
+    expect(storagePath).toContain('/virtualmachinescalesets/web-vmss/virtualMachines/3/');
     expect(await blobExists(storagePath)).toBe(true);
   });
 

@@ -207,7 +207,6 @@ describe('CaptureLedger.listActive', () => {
     await make('failed', '2025-03-01T08:30:00.000Z');
     await make('notified', '2025-03-01T08:30:00.000Z');
     await make('ignored');
-    await make('duplicate');
     await make('notifyFailed');
 
     const listed = await isolated.listActive();

@@ -126,8 +126,13 @@ describe('capture poller: a capture from webhook to notification', () => {
     // Stopped, so it cannot start late and write a file nobody hears about; then deleted.
     const calls = h.emulator.requests().filter((r) => r.path.toLowerCase().includes(captureName));
     expect(calls.some((r) => r.method === 'POST' && r.path.endsWith('/stop'))).toBe(true);
+    // Its create operation is still running (this emulator keeps it NotStarted for an hour), so ARM answers 409
+    // AnotherOperationInProgress to the stop and the delete, as Azure does; the delete is retried on later ticks.
+    await h.emulator.advanceClock(3600);
+    await h.tick();
     await h.emulator.advanceClock(0);
     expect(h.emulator.captures().map((c) => c.name)).not.toContain(captureName);
+    expect(webhookMessages(h)).toHaveLength(1);
   });
 
   it('fails and notifies a record still pending past PENDING_TIMEOUT_SECONDS, with its last error', async () => {

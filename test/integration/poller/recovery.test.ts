@@ -26,23 +26,20 @@ describe('capture poller: recovery', () => {
     const second = await h.post(firedMetricAlert(first.vmId));
     expect(second.status).toBe(202);
     expect(second.body.outcome).toBe('started');
-    const running = h.emulator
-      .captures()
-      .filter((c) => c.name === first.captureName && c.status !== 'Stopped');
+    // Capture names are per attempt (README, "Fencing"): the new alert's capture runs on the same VM.
+    const onVm = () =>
+      h.emulator.captures().filter((c) => c.target.toLowerCase() === first.vmId.toLowerCase());
+    const running = onVm().filter((c) => c.status !== 'Stopped');
     expect(running).toHaveLength(1);
+    expect(running[0]?.name).toBe(second.body.captureName);
 
-    // The first record's notification goes out later; its cleanup leaves the second alert's capture (same name) alone.
+    // The first record's notification goes out later; nothing of it touches the second alert's capture.
     down.failNext(0);
     await h.emulator.advanceClock(5);
     h.advanceAppClock(65);
     await h.tick();
     expect((await recordOf(h, first.alertId)).state).toBe('notified');
-    expect(
-      h.emulator
-        .captures()
-        .filter((c) => c.name === first.captureName)
-        .map((c) => c.status),
-    ).toEqual(['Running']);
+    expect(onVm().map((c) => [c.name, c.status])).toEqual([[second.body.captureName, 'Running']]);
   });
 
   it('retries deleting the capture resource after notifying, without notifying again', async () => {
@@ -61,6 +58,7 @@ describe('capture poller: recovery', () => {
     h.emulator.clearFaults();
     h.advanceAppClock(301);
     await h.tick();
+    await h.emulator.advanceClock(0); // the delete was accepted, not waited for
     expect(h.emulator.captures().some((c) => c.name === captureName)).toBe(false);
     expect((await recordOf(h, alertId)).state).toBe('notified');
     expect(webhookMessages(h)).toHaveLength(1);
@@ -84,6 +82,7 @@ describe('capture poller: recovery', () => {
       .requests()
       .filter((r) => r.method === 'POST' && r.path.endsWith(`/${captureName}/stop`));
     expect(stops.length).toBeGreaterThan(0);
+    await h.emulator.advanceClock(0); // the delete was accepted, not waited for
     expect(h.emulator.captures().some((c) => c.name === captureName)).toBe(false);
   });
 });

@@ -54,7 +54,10 @@ describe('sequential ARM round trips before a capture starts', () => {
     expect(first?.status).toBe('Stopped');
     const records = await h.ctx.ledger.listActive();
     const web01 = records.find((r) => r.target.toLowerCase() === vmId('web-01').toLowerCase());
-    for (let i = 0; i < 3 && h.emulator.captures().some((c) => c.name === first?.name); i++) await h.tick();
+    for (let i = 0; i < 3 && h.emulator.captures().some((c) => c.name === first?.name); i++) {
+      await h.tick();
+      await h.emulator.advanceClock(0); // the delete is accepted, not waited for
+    }
     expect(h.emulator.captures().some((c) => c.name === first?.name)).toBe(false);
     expect((await recordOf(h, web01?.alertId as string)).state).toBe('notified');
 

@@ -38,7 +38,6 @@ describe('isActiveRecord', () => {
     notified: false,
     failed: true,
     ignored: false,
-    duplicate: false,
     notifyFailed: false,
   };
   it.each(CAPTURE_STATES.map((s) => [s, expected[s]] as const))(
@@ -62,7 +61,6 @@ describe('holdsTarget', () => {
     ['failed', false],
     ['notified', false],
     ['ignored', false],
-    ['duplicate', false],
     ['notifyFailed', false],
   ] as const)('%s holds the target: %s', (state, holds) => {
     expect(holdsTarget({ state })).toBe(holds);

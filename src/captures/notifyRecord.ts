@@ -1,0 +1,168 @@
+import { errorMessage } from '../errors.js';
+import type { CaptureRecord } from '../ledger/captureRecord.js';
+import { captureIdempotencyKey, type CaptureNotification } from '../notify/captureNotification.js';
+import {
+  deliverNotification,
+  nextNotifyDelaySeconds,
+  type NotifyTargetKind,
+} from '../notify/deliverNotification.js';
+import type { CaptureSummary } from '../pcap/types.js';
+import type { RecordWork } from './pollTypes.js';
+
+/** How often a record whose file is not in storage yet is looked at again. */
+const FILE_RECHECK_SECONDS = 15;
+
+/** True when storage said the blob is not there (yet). */
+function isBlobMissing(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const status = 'statusCode' in e ? e.statusCode : undefined;
+  const code = 'code' in e ? e.code : undefined;
+  return status === 404 || code === 'BlobNotFound';
+}
+
+/**
+ * Notifies once: the record is claimed with an ETag-conditional write (attempt count and next attempt time)
+ * before anything is sent, so two ticks never both send; targets that accepted are remembered and not sent
+ * again. A finished capture's file is summarized first; the agent uploads it after the stop, so a file not in
+ * storage yet is waited for (`CAPTURE_FILE_WAIT_SECONDS` after the end) before the message goes without a
+ * summary, saying why.
+ */
+export async function notifyRecord(record: CaptureRecord, work: RecordWork): Promise<void> {
+  const { deps, report, now } = work;
+  const { config, ledger } = deps;
+  const attempts = record.notifyAttempts + 1;
+  const claimed = await ledger.move(record, 'note', {
+    notifyAttempts: attempts,
+    nextAttemptAt: new Date(now + nextNotifyDelaySeconds(attempts) * 1000).toISOString(),
+  });
+  if (!claimed) return;
+
+  let current = claimed;
+  const files = deps.files;
+  if (current.state === 'finished' && current.summaryJson === undefined && files) {
+    let summarized: Awaited<ReturnType<typeof files.summarize>>;
+    let missingReason: string | undefined;
+    try {
+      summarized = await files.summarize(current);
+    } catch (e) {
+      if (isBlobMissing(e)) {
+        const waitedSeconds = (now - Date.parse(current.endedAt ?? current.updatedAt)) / 1000;
+        if (waitedSeconds < config.captureFileWaitSeconds) {
+          // Not an attempt: give the claim back and look again shortly.
+          await ledger.move(current, 'note', {
+            notifyAttempts: record.notifyAttempts,
+            lastError: `waiting for the capture file to be uploaded (${Math.floor(waitedSeconds)} s so far)`,
+            nextAttemptAt: new Date(now + FILE_RECHECK_SECONDS * 1000).toISOString(),
+          });
+          return;
+        }
+        missingReason = `no summary: the capture file was not in storage ${config.captureFileWaitSeconds} s after the capture ended`;
+      } else {
+        deps.logger.warn(`summary of ${current.captureName ?? ''} failed: ${errorMessage(e)}`);
+        missingReason = `no summary: the capture file could not be read (${errorMessage(e).split('\n')[0]})`;
+      }
+    }
+    const changes = summarized
+      ? {
+          summaryJson: JSON.stringify(summarized.summary),
+          ...(summarized.storagePath ? { storagePath: summarized.storagePath } : {}),
+        }
+      : missingReason
+        ? { reason: missingReason }
+        : undefined;
+    if (changes) current = (await ledger.move(current, 'note', changes)) ?? current;
+  }
+
+  // A fresh link on every attempt (it is short-lived and never stored or logged).
+  const link =
+    config.notify.includeSasLink && current.state === 'finished' && files
+      ? await files.link(current).catch((e: unknown) => {
+          deps.logger.warn(`no download link for ${current.captureName ?? ''}: ${errorMessage(e)}`);
+          return undefined;
+        })
+      : undefined;
+  const done = new Set((current.notifiedTargets ?? '').split(',').filter(Boolean) as NotifyTargetKind[]);
+  const result = await deliverNotification(toNotification(current, { link }), config.notify, {
+    skip: done,
+    logger: deps.logger,
+  });
+  for (const r of result.results) if (r.ok) done.add(r.target);
+  const notifiedTargets = [...done].join(',');
+
+  if (result.ok) {
+    const notified = await ledger.move(current, 'markNotified', {
+      notifiedAt: new Date(now).toISOString(),
+      notifiedTargets,
+      nextAttemptAt: undefined,
+    });
+    if (notified) report.notified++;
+    return;
+  }
+  const errors = result.results
+    .filter((r) => !r.ok)
+    // `error` already names the target ("webhook: HTTP 500").
+    .map((r) => r.error ?? `${r.target}: ${r.status ?? 'failed'}`);
+  if (attempts >= config.notify.maxAttempts) {
+    deps.logger.error(
+      `notification for alert ${current.alertId} given up after ${attempts} attempts: ${errors.join('; ')}`,
+    );
+    await ledger.move(current, 'giveUpNotifying', {
+      notifiedTargets,
+      lastError: `notification failed after ${attempts} attempts: ${errors.join('; ')}`,
+      nextAttemptAt: undefined,
+    });
+    return;
+  }
+  await ledger.move(current, 'note', {
+    notifiedTargets,
+    lastError: `notification failed: ${errors.join('; ')}`,
+  });
+}
+
+/** The message for a record. */
+export function toNotification(record: CaptureRecord, extras: { link?: string } = {}): CaptureNotification {
+  const failed = record.state === 'failed' || record.captureStatus === 'Error';
+  let summary: CaptureSummary | undefined;
+  if (record.summaryJson) {
+    try {
+      const parsed = JSON.parse(record.summaryJson) as CaptureSummary & { truncated?: boolean };
+      if (!parsed.truncated) summary = parsed;
+    } catch {
+      summary = undefined;
+    }
+  }
+  return {
+    type: failed ? 'capture.failed' : 'capture.completed',
+    idempotencyKey: captureIdempotencyKey(record.alertId, record.captureName ?? record.target),
+    capture: {
+      name: record.captureName,
+      id: record.captureId,
+      // The instance itself for a scale set: that is the machine the capture ran on.
+      target:
+        record.targetKind === 'vmssInstance' && record.instanceId !== undefined
+          ? `${record.target}/virtualMachines/${record.instanceId}`
+          : record.target,
+      region: record.region,
+      status: record.captureStatus,
+      stopReason: record.stopReason,
+      errors: record.captureErrors ?? [],
+      startedAt: record.startedAt,
+      endedAt: record.endedAt,
+      storagePath: record.storagePath,
+      ...(summary?.fileBytes !== undefined ? { sizeBytes: summary.fileBytes } : {}),
+      ...(extras.link ? { link: extras.link } : {}),
+    },
+    alert: {
+      id: record.alertId,
+      rule: record.ruleName,
+      severity: record.severity || undefined,
+      firedAt: record.firedAt,
+    },
+    ...(failed
+      ? { reason: record.reason ?? 'the capture failed' }
+      : record.reason
+        ? { reason: record.reason } // a completed capture without its summary says why
+        : {}),
+    ...(summary ? { summary } : {}),
+  };
+}
