@@ -27,7 +27,7 @@ const secretMessage = (identityHeader: string) =>
     `raw token ${JWT} and header value ${identityHeader}`,
   ].join(' ');
 
-type Step = 'getLocation' | 'createCapture' | 'getCaptureStatus' | 'deleteCapture' | 'stopCapture';
+type Step = 'getLocation' | 'createCapture' | 'queryStatus' | 'deleteCapture' | 'stopCapture';
 
 /**
  * The real gateway, except that the named step of the named VM fails with a secret-bearing message: an in-memory
@@ -49,7 +49,7 @@ function failingGateway(
     fail(p.target ?? '', 'createCapture'),
     real.createCapture(w, name, p, o)
   );
-  for (const step of ['getCaptureStatus', 'deleteCapture', 'stopCapture'] as const) {
+  for (const step of ['queryStatus', 'deleteCapture', 'stopCapture'] as const) {
     const original = real[step].bind(real) as (w: never, name: string) => Promise<never>;
     (gateway as unknown as Record<string, unknown>)[step] = async (w: never, name: string) => {
       for (const [vm, f] of failures)
@@ -92,7 +92,7 @@ describe('one redaction at the sinks (issue 10)', () => {
     const failures = new Map<string, { step: Step; status: number }>([
       [vms.transientStart.toLowerCase(), { step: 'getLocation', status: 503 }],
       [vms.refusedStart.toLowerCase(), { step: 'createCapture', status: 400 }],
-      [vms.statusFails.toLowerCase(), { step: 'getCaptureStatus', status: 400 }],
+      [vms.statusFails.toLowerCase(), { step: 'queryStatus', status: 400 }],
       [vms.cleanupFails.toLowerCase(), { step: 'deleteCapture', status: 400 }],
       [vms.stopFails.toLowerCase(), { step: 'stopCapture', status: 400 }],
     ]);
