@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { errorMessage } from '../errors.js';
 import { formatSummaryText } from '../pcap/formatSummaryText.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
+import { runReport } from './runReport.js';
 
 /** The streams the command uses; tests pass their own. */
 export interface CliIo {
@@ -20,6 +21,7 @@ export const EXIT_USAGE = 2;
 
 /** Usage text printed on a usage error or `--help`. */
 export const USAGE = `Usage: alert-capture summarize <file|-> [--json]
+       alert-capture report <file|-> [-o report.html]   (see alert-capture report --help)
 
 Summarizes a pcap or pcapng capture: totals, protocol mix, top conversations, top talkers and signals
 (RST storms, unanswered SYNs, retransmissions). Conversation and byte counts match tshark's.
@@ -44,6 +46,7 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
  * Never throws and never calls `process.exit`, so tests can call it directly.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv[0] === 'report') return runReport(argv.slice(1), io);
   const positional: string[] = [];
   let json = false;
   for (const arg of argv) {

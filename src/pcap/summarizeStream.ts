@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.js';
 import { CaptureFormatError } from './CaptureFormatError.js';
-import { CaptureReader } from './CaptureReader.js';
+import { CaptureReader, type PacketHandler } from './CaptureReader.js';
 import { SummaryBuilder } from './SummaryBuilder.js';
 import type { CaptureSummary } from './types.js';
 
@@ -12,6 +12,8 @@ export interface SummarizeOptions {
   abortSignal?: AbortSignal;
   /** Clock in milliseconds, for tests; defaults to `Date.now`. */
   now?: () => number;
+  /** Also called with every packet record, e.g. by a `TimelineBuilder` for the report. */
+  onPacket?: PacketHandler;
 }
 
 /** A source of capture bytes: a Node readable stream (file, blob download, stdin) or any async iterable of chunks. */
@@ -20,7 +22,10 @@ export type CaptureSource = AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
 /** Reader plus summary builder; one per capture. */
 class Summarizer {
   readonly builder = new SummaryBuilder();
-  readonly reader = new CaptureReader((packet) => this.builder.add(packet));
+  readonly reader = new CaptureReader((packet) => {
+    this.builder.add(packet);
+    this.options.onPacket?.(packet);
+  });
   partialReason: string | undefined;
   private readonly deadline: number;
   private readonly now: () => number;
