@@ -252,6 +252,10 @@ export class SummaryBuilder {
       bytes: this.bytes,
       protocols,
       conversations: stats,
+      conversationsTotal: stats.length,
+      conversationsTotalEstimated: false,
+      conversationsTruncated: false,
+      connStates: {},
       topTalkers,
       signals: this.signals(conversations, stats, partialReason),
     };
@@ -421,6 +425,7 @@ export class SummaryBuilder {
         severity: 'warning',
         message: `Only part of the capture was read (${this.packets} packets): ${partialReason}.`,
         count: 1,
+        conversations: [],
       });
     }
     if (this.rstPeak >= RST_STORM_THRESHOLD) {
@@ -432,6 +437,7 @@ export class SummaryBuilder {
           `${this.rstPeak} TCP resets within 1 s around ${isoTime(this.rstPeakSeconds, 0)} ` +
           `(${this.rstTotal} in all; most from ${sender}: ${fromSender})`,
         count: this.rstPeak,
+        conversations: [],
       });
     }
     const unanswered: string[] = [];
@@ -451,6 +457,7 @@ export class SummaryBuilder {
           `${unanswered.length} TCP connection attempt${unanswered.length === 1 ? '' : 's'} got no answer ` +
           `(SYN never answered), e.g. to ${examples}`,
         count: unanswered.length,
+        conversations: [],
       });
     }
     if (retransmissions > 0 && worst !== undefined) {
@@ -462,6 +469,7 @@ export class SummaryBuilder {
           `About ${retransmissions} TCP retransmission${retransmissions === 1 ? '' : 's'} ` +
           `(data sent again); most in ${w.a} <-> ${w.b}: ${worst.count}`,
         count: retransmissions,
+        conversations: [],
       });
     }
     return signals;
