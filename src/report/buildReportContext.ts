@@ -1,4 +1,4 @@
-import type { CaptureSummary, ConversationStat, Signal } from '../pcap/types.js';
+import type { CaptureSummary, ConversationRef, ConversationStat, Signal } from '../pcap/types.js';
 import { classifyAddress } from './classifyAddress.js';
 import { countryName } from './countryNames.js';
 import type { GeoAnswer } from './GeoDatabase.js';
@@ -92,49 +92,52 @@ export function describeAddress(address: string, geo: GeoLookup): AddressInfo {
   return info;
 }
 
-type SignalWithConversations = Signal & { conversations?: unknown };
+function sameConversation(c: ConversationStat, ref: ConversationRef): boolean {
+  if (ref.protocol !== c.protocol) return false;
+  return (ref.a === c.a && ref.b === c.b) || (ref.a === c.b && ref.b === c.a);
+}
 
-function sameConversation(c: ConversationStat, ref: Record<string, unknown>): boolean {
-  const a = ref['a'];
-  const b = ref['b'];
-  const protocol = ref['protocol'];
-  if (protocol !== undefined && protocol !== c.protocol) return false;
-  return (a === c.a && b === c.b) || (a === c.b && b === c.a);
+/** Whether a conversation shows what a signal of this kind counts (for the kinds a conversation can show). */
+function showsSignal(kind: Signal['kind'], c: ConversationStat): boolean {
+  const tcp = c.tcp;
+  switch (kind) {
+    case 'rst-storm':
+    case 'resets':
+      return tcp !== undefined && tcp.rst > 0;
+    case 'unanswered-syn':
+    case 'syn-flood':
+      return c.connState === 'S0' || (tcp !== undefined && tcp.syn > 0 && c.packetsBtoA === 0);
+    case 'rejected':
+      return c.connState === 'REJ';
+    case 'retransmissions':
+      return (tcp?.retransmissions ?? 0) > 0;
+    case 'zero-window':
+      return (tcp?.zeroWindows ?? 0) > 0;
+    default:
+      return false;
+  }
 }
 
 /**
- * The conversations a signal concerns. Signals that list them (`conversations`: indices or `{a, b, protocol}`)
- * are taken at their word; the first-generation signals are matched by what they count.
+ * The conversations a signal concerns: those it lists (`{protocol, a, b}` references, at most ten) and every
+ * listed conversation that shows what the signal counts (resets, unanswered SYNs, REJ, retransmissions...).
  */
 export function signalConversations(signal: Signal, conversations: readonly ConversationStat[]): number[] {
-  const listed = (signal as SignalWithConversations).conversations;
-  const out: number[] = [];
-  if (Array.isArray(listed)) {
-    for (const ref of listed as unknown[]) {
-      if (typeof ref === 'number' && Number.isInteger(ref) && ref >= 0 && ref < conversations.length)
-        out.push(ref);
-      else if (typeof ref === 'object' && ref !== null) {
-        const index = conversations.findIndex((c) => sameConversation(c, ref as Record<string, unknown>));
-        if (index >= 0) out.push(index);
-      }
-    }
-    return [...new Set(out)];
+  const out = new Set<number>();
+  for (const ref of signal.conversations ?? []) {
+    const index = conversations.findIndex((c) => sameConversation(c, ref));
+    if (index >= 0) out.add(index);
   }
   conversations.forEach((c, index) => {
-    const tcp = c.tcp;
-    if (signal.kind === 'rst-storm' && tcp !== undefined && tcp.rst > 0) out.push(index);
-    if (signal.kind === 'unanswered-syn' && tcp !== undefined && tcp.syn > 0 && c.packetsBtoA === 0)
-      out.push(index);
+    if (showsSignal(signal.kind, c)) out.add(index);
   });
-  if (signal.kind === 'retransmissions') {
-    // "... most in A <-> B: n": the one conversation the first-generation signal names.
+  if (signal.kind === 'retransmissions' && out.size === 0) {
+    // A first-generation summary counts retransmissions per capture and names only the worst conversation.
     const named = / in (\S+) <-> (\S+):/.exec(signal.message);
-    if (named) {
-      const index = conversations.findIndex((c) => c.a === named[1] && c.b === named[2]);
-      if (index >= 0) out.push(index);
-    }
+    const index = named ? conversations.findIndex((c) => c.a === named[1] && c.b === named[2]) : -1;
+    if (index >= 0) out.add(index);
   }
-  return out;
+  return [...out].sort((x, y) => x - y);
 }
 
 /**

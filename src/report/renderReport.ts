@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { formatBytes } from '../pcap/formatSummaryText.js';
-import type { CaptureSummary } from '../pcap/types.js';
+import type { CaptureSummary, CountedName } from '../pcap/types.js';
 import { BUCKET_NAMES, buildReportContext, type GeoLookup } from './buildReportContext.js';
 import { escapeHtml, jsonForScript } from './escapeHtml.js';
 import type { DataSource } from './GeoDatabase.js';
@@ -123,9 +123,14 @@ function signalsList(summary: CaptureSummary, counts: number[][]): string {
       n > 0
         ? `<button type="button" data-signal="${i}" aria-pressed="false">Show its ${n} conversation${n === 1 ? '' : 's'}</button>`
         : '';
+    const names = (label: string, list: CountedName[] | undefined): string =>
+      list !== undefined && list.length > 0
+        ? `<br><span class="legend">${label}: ${list.map((n) => `<span class="mono">${escapeHtml(n.name)}</span> (${escapeHtml(n.count)})`).join(', ')}</span>`
+        : '';
     return (
       `<li><span class="sev ${escapeHtml(s.severity)}">${escapeHtml(s.severity)}</span>` +
-      `<span>${escapeHtml(s.message)} <span class="mono">[${escapeHtml(s.kind)}, ${escapeHtml(s.count)}]</span></span>${button}</li>`
+      `<span>${escapeHtml(s.message)} <span class="mono">[${escapeHtml(s.kind)}, ${escapeHtml(s.count)}]</span>` +
+      `${names('From', s.sources)}${names('To', s.targets)}</span>${button}</li>`
     );
   });
   return `<ul class="signals">${items.join('')}</ul>`;
@@ -221,6 +226,12 @@ export function renderReport(input: ReportInput, opts: RenderReportOptions): str
         `${escapeHtml(s.licence)}: <a href="${escapeHtml(s.url)}">${escapeHtml(s.attribution)}</a></li>`,
     )
     .join('');
+  const other = summary.otherConversations;
+  const rolledBySummary =
+    other !== undefined
+      ? `<p>The summary's bounded table rolled ${summary.conversationsTotalEstimated === true ? 'about ' : ''}${escapeHtml(other.conversations)} smaller conversations ` +
+        `(${escapeHtml(other.packets)} packets, ${escapeHtml(formatBytes(other.bytes))}) into one bucket; they are not listed.</p>`
+      : '';
   const omitted = context.omitted
     ? `<p>Only the ${embeddedSummary.conversations.length} largest conversations are listed; ` +
       `${context.omitted.conversations} more (${context.omitted.packets} packets, ${escapeHtml(formatBytes(context.omitted.bytes))}) are rolled up here.</p>`
@@ -267,7 +278,7 @@ export function renderReport(input: ReportInput, opts: RenderReportOptions): str
 ${drawn ? `<div class="legend">${legend}<span>${swatch('m-syn')}SYN</span><span>${swatch('m-rst')}RST</span><span>${swatch('m-retx')}retransmission (estimate)</span></div>${drawn.svg}<p class="legend">Drag across the chart, or type From/To, to filter by time (seconds from the first packet).</p>` : '<p>No timeline: the capture holds no packets, or the report was made from a summary alone.</p>'}
 </section>
 <section id="conversations" aria-labelledby="conversations-h"><h2 id="conversations-h">Conversations</h2>
-${omitted}<p class="mono" id="copy-status" aria-live="polite"></p><div class="tablewrap"><table id="conversations-table"><thead></thead><tbody></tbody></table></div>
+${rolledBySummary}${omitted}<p class="mono" id="copy-status" aria-live="polite"></p><div class="tablewrap"><table id="conversations-table"><thead></thead><tbody></tbody></table></div>
 <div class="pager" id="conversations-table-pager"></div>
 </section>
 <section id="endpoints" aria-labelledby="endpoints-h"><h2 id="endpoints-h">Endpoints</h2>

@@ -45,9 +45,9 @@ var C = S.conversations.map(function (c, i) {
   var f = Date.parse(c.firstSeen), l = Date.parse(c.lastSeen);
   return {
     i: i, c: c, aa: aa, ba: ba, remote: remote, f: f, l: l, dur: (l - f) / 1000,
-    state: c.state || (c.tcp ? (c.tcp.rst ? 'RST' : c.packetsBtoA === 0 ? 'no reply' : '') : ''),
+    state: c.connState || (c.tcp ? (c.tcp.rst ? 'RST' : c.packetsBtoA === 0 ? 'no reply' : '') : ''),
     cc: where(remote), as: info(remote).a || 0,
-    text: [c.protocol, c.a, c.b, c.state || '', info(remote).o || '', whereText(remote)].join(' ').toLowerCase()
+    text: [c.protocol, c.a, c.b, c.connState || '', info(remote).o || '', whereText(remote)].join(' ').toLowerCase()
   };
 });
 var sigSets = X.signals.map(function (list) {

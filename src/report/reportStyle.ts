@@ -32,7 +32,7 @@ button{cursor:pointer}button:disabled{opacity:.5;cursor:default}
 button[aria-pressed=true]{background:var(--accent);color:var(--bg)}
 #filter-status,#copy-status{color:var(--muted);font-size:.85rem}
 .signals{list-style:none;padding:0;margin:0}.signals li{margin:4px 0;display:flex;gap:10px;align-items:baseline}
-.sev{font-size:.75rem;text-transform:uppercase;font-weight:700;min-width:5.5em}.sev.warning{color:var(--warn)}.sev.info{color:var(--muted)}
+.sev{font-size:.75rem;text-transform:uppercase;font-weight:700;min-width:5.5em}.sev.warning{color:var(--warn)}.sev.critical{color:var(--bad)}.sev.info{color:var(--muted)}
 .tablewrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{text-align:left;padding:3px 8px;border-bottom:1px solid var(--line);vertical-align:top}

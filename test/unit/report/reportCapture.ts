@@ -97,7 +97,7 @@ export function reportPackets(): TestPacket[] {
     ...tcpConnection(
       { client: vm, clientPort: 50001, server: '52.239.160.36', serverPort: 443 },
       REPORT_T0,
-      40,
+      5,
       1400,
     ),
   );
@@ -105,7 +105,7 @@ export function reportPackets(): TestPacket[] {
     ...tcpConnection(
       { client: vm, clientPort: 50002, server: '20.60.40.4', serverPort: 443 },
       REPORT_T0 + 2,
-      10,
+      6,
       900,
     ),
   );
