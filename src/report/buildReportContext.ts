@@ -86,7 +86,7 @@ export function describeAddress(address: string, geo: GeoLookup): AddressInfo {
     if (MICROSOFT_ASNS.has(answer.asn)) {
       info.k = 'microsoft';
       // Azure's anycast and regional ranges are often placed in the wrong country; say where the database put it.
-      info.l = `Microsoft (AS${answer.asn}${answer.country !== undefined ? `; geo data says ${answer.country}` : ''})`;
+      info.l = `Microsoft${answer.country !== undefined ? ` (geo data says ${answer.country})` : ''}`;
     }
   }
   return info;

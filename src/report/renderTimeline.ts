@@ -9,7 +9,7 @@ export interface TimelinePlot {
 }
 
 const WIDTH = 960;
-const PLOT = { x: 64, w: 880, top: 12, height: 150 };
+const PLOT = { x: 104, w: 840, top: 12, height: 150 };
 const ROWS = [
   { key: 'syn', label: 'SYN', css: 'm-syn' },
   { key: 'rst', label: 'RST', css: 'm-rst' },
@@ -98,7 +98,8 @@ export function renderTimeline(
   for (let t = 0; t <= spanSeconds; t += step) {
     const x = round(PLOT.x + (t / spanSeconds) * PLOT.w);
     const label = new Date(startMs + t * 1000).toISOString().slice(11, 19);
-    parts.push(`<text x="${x}" y="${axisY + 10}" text-anchor="middle">${label}</text>`);
+    const anchor = t === 0 ? 'start' : x > PLOT.x + PLOT.w - 30 ? 'end' : 'middle';
+    parts.push(`<text x="${x}" y="${axisY + 10}" text-anchor="${anchor}">${label}</text>`);
   }
   parts.push(
     `<text x="${PLOT.x - 6}" y="${PLOT.top + 8}" text-anchor="end">${escapeHtml(formatBytes(maxRate))}/s</text>` +

@@ -33,9 +33,12 @@ function whereText(ip) {
   return i.c ? (X.countries[i.c] || i.c) : 'unknown';
 }
 function bytes(n) {
-  var u = ['B', 'KB', 'MB', 'GB', 'TB'], i = 0;
-  while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
-  return (i === 0 ? String(n) : n.toFixed(n < 10 ? 2 : 1)) + ' ' + u[i];
+  // As formatBytes in src/pcap/formatSummaryText.ts, so page and messages agree.
+  if (n < 1024) return n + ' B';
+  var u = ['KiB', 'MiB', 'GiB', 'TiB'], i = 0;
+  n /= 1024;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return n.toFixed(1) + ' ' + u[i];
 }
 function secs(t) { return ((t - start) / 1000).toFixed(3); }
 
@@ -85,7 +88,7 @@ function el(tag, text, cls) {
 function copyButton(label, value, what) {
   var b = el('button', label, 'copy');
   b.type = 'button';
-  b.setAttribute('aria-label', label + ': ' + value);
+  b.setAttribute('aria-label', 'Copy ' + what + ': ' + value);
   b.addEventListener('click', function () {
     if (navigator.clipboard) navigator.clipboard.writeText(value).catch(function () {});
     $('copy-status').textContent = what + ' copied: ' + value;
@@ -152,6 +155,7 @@ Table.prototype.draw = function () {
     cols.forEach(function (col) {
       var td = el('td');
       if (col[2]) td.className = 'num';
+      if (col[4]) td.className = col[4];
       if (col[3]) col[3](td, r); else td.textContent = String(r[col[0]]);
       tr.appendChild(td);
     });
@@ -172,8 +176,8 @@ Table.prototype.draw = function () {
 function text(td, v) { td.textContent = v; }
 var conv = new Table('conversations-table', [
   ['proto', 'Protocol', false, function (td, r) { text(td, r.c.protocol); }],
-  ['a', 'Endpoint A', false, function (td, r) { text(td, r.c.a); }],
-  ['b', 'Endpoint B', false, function (td, r) { text(td, r.c.b); }],
+  ['a', 'Endpoint A', false, function (td, r) { text(td, r.c.a); }, 'mono nowrap'],
+  ['b', 'Endpoint B', false, function (td, r) { text(td, r.c.b); }, 'mono nowrap'],
   ['state', 'State', false],
   ['cc', 'Remote', false, function (td, r) { text(td, whereText(r.remote)); }],
   ['as', 'AS', true, function (td, r) { text(td, r.as ? 'AS' + r.as + ' ' + (info(r.remote).o || '') : ''); }],
@@ -181,16 +185,16 @@ var conv = new Table('conversations-table', [
   ['bytes', 'Bytes', true, function (td, r) { text(td, bytes(r.c.bytes)); }],
   ['f', 'Start (s)', true, function (td, r) { text(td, secs(r.f)); }],
   ['dur', 'Duration (s)', true, function (td, r) { text(td, r.dur.toFixed(3)); }],
-  ['', 'Copy', false, function (td, r) {
-    td.appendChild(copyButton('Wireshark filter', wireshark(r.c), 'Wireshark filter'));
+  ['', 'Copy filter', false, function (td, r) {
+    td.appendChild(copyButton('Wireshark', wireshark(r.c), 'Wireshark filter'));
     td.appendChild(copyButton('BPF', bpf(r.c), 'BPF filter'));
-  }]
+  }, 'nowrap']
 ], 'bytes');
 C.forEach(function (r) {
   r.proto = r.c.protocol; r.a = r.c.a; r.b = r.c.b; r.packets = r.c.packets; r.bytes = r.c.bytes;
 });
 var ends = new Table('endpoints-table', [
-  ['ip', 'Address', false],
+  ['ip', 'Address', false, undefined, 'mono nowrap'],
   ['where', 'Where', false],
   ['as', 'AS', true, function (td, r) { text(td, r.as ? 'AS' + r.as + ' ' + (info(r.ip).o || '') : ''); }],
   ['tx', 'Sent', true, function (td, r) { text(td, bytes(r.tx)); }],

@@ -16,7 +16,7 @@ export interface CountryShape {
 }
 
 const WORLD_ATLAS = 'world-atlas';
-/** Natural Earth 1:110m: the coarsest set, about 70 KB of path data, enough to see where the peers are. */
+/** Natural Earth 1:110m: the coarsest set, about 120 KB of path data, enough to see where the peers are. */
 const WORLD_FILE = 'countries-110m.json';
 export const MAP_WIDTH = 960;
 export const MAP_HEIGHT = 500;

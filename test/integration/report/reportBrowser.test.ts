@@ -244,7 +244,7 @@ describe.skipIf(!ready)('the capture report in Chromium', () => {
     for (const index of [0, 4]) {
       const row = rows.nth(index);
       const packets = Number(await row.locator('td').nth(6).textContent());
-      await row.getByRole('button', { name: /^Wireshark filter/ }).click();
+      await row.getByRole('button', { name: /^Copy Wireshark filter/ }).click();
       const wireshark = (await page.locator('#copy-status').textContent())!.replace(
         /^Wireshark filter copied: /,
         '',
@@ -261,7 +261,7 @@ describe.skipIf(!ready)('the capture report in Chromium', () => {
         'frame.number',
       ]);
       expect(shown.stdout.trim().split('\n')).toHaveLength(packets);
-      await row.getByRole('button', { name: /^BPF/ }).click();
+      await row.getByRole('button', { name: /^Copy BPF filter/ }).click();
       const bpf = (await page.locator('#copy-status').textContent())!.replace(/^BPF filter copied: /, '');
       const dumped = await run('tcpdump', ['-r', capturePath, '-n', bpf]);
       expect(dumped.stdout.trim().split('\n')).toHaveLength(packets);
