@@ -2,6 +2,7 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { NetworkWatcherGateway } from './azure/networkWatcherGateway.js';
 import type { PollDeps } from './captures/pollCaptures.js';
 import { CaptureFiles } from './captures/CaptureFiles.js';
+import { CaptureReports } from './report/CaptureReports.js';
 import { loadConfig } from './config.js';
 import { CaptureLedger } from './ledger/CaptureLedger.js';
 import type { Logger } from './logger.js';
@@ -45,6 +46,7 @@ export function createAppContext(
     logger,
     now: options.now,
     files: new CaptureFiles(config, credential, { now }),
+    reports: new CaptureReports(config, credential, { now }),
     verifier: config.secureWebhook
       ? new EntraTokenVerifier(config.secureWebhook.tenantId, config.secureWebhook.audience)
       : undefined,

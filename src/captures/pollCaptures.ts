@@ -12,12 +12,15 @@ import {
 import { describeCaptureError } from '../notify/describeCapture.js';
 import type { CaptureSummary } from '../pcap/types.js';
 import type { CaptureFiles } from './CaptureFiles.js';
+import type { CaptureReports } from '../report/CaptureReports.js';
 import { describeArmError, recordSettings, startCapture, type CaptureDeps } from './startCapture.js';
 
 /** What the poller needs besides the orchestration's deps. */
 export interface PollDeps extends CaptureDeps {
   /** The capture files in storage (summary, download link); absent, messages go without them. */
   files?: Pick<CaptureFiles, 'summarize' | 'link'>;
+  /** The capture reports in storage (made once, linked from every message); absent, messages go without them. */
+  reports?: Pick<CaptureReports, 'ensure' | 'link'>;
 }
 
 /** What one tick did, for logs and tests. */
@@ -263,8 +266,9 @@ async function notify(record: CaptureRecord, deps: PollDeps, report: PollReport)
           return undefined;
         })
       : undefined;
+  const reportLinks = await linkReport(current, deps);
   const done = new Set((current.notifiedTargets ?? '').split(',').filter(Boolean) as NotifyTargetKind[]);
-  const result = await deliverNotification(toNotification(current, { link }), config.notify, {
+  const result = await deliverNotification(toNotification(current, { link, ...reportLinks }), config.notify, {
     skip: done,
     logger: deps.logger,
   });
@@ -339,8 +343,33 @@ async function cleanUp(record: CaptureRecord, deps: PollDeps): Promise<boolean> 
   }
 }
 
+/**
+ * The finished capture's report, made and stored on the first attempt and found on later ones, with a fresh
+ * short-lived link when `NOTIFY_INCLUDE_SAS_LINK` is on. A report that cannot be made never holds the message up.
+ */
+async function linkReport(
+  record: CaptureRecord,
+  deps: PollDeps,
+): Promise<{ reportUrl?: string; reportLink?: string }> {
+  const reports = deps.reports;
+  if (record.state !== 'finished' || !reports) return {};
+  const warn = (what: string) => (e: unknown) => {
+    deps.logger.warn(`${what} for ${record.captureName ?? ''}: ${errorMessage(e)}`);
+    return undefined;
+  };
+  const reportUrl = await reports.ensure(record).catch(warn('no report'));
+  if (reportUrl === undefined) return {};
+  const reportLink = deps.config.notify.includeSasLink
+    ? await reports.link(record).catch(warn('no report link'))
+    : undefined;
+  return { reportUrl, ...(reportLink !== undefined ? { reportLink } : {}) };
+}
+
 /** The message for a record. */
-export function toNotification(record: CaptureRecord, extras: { link?: string } = {}): CaptureNotification {
+export function toNotification(
+  record: CaptureRecord,
+  extras: { link?: string; reportUrl?: string; reportLink?: string } = {},
+): CaptureNotification {
   const failed = record.state === 'failed' || record.captureStatus === 'Error';
   let summary: CaptureSummary | undefined;
   if (record.summaryJson) {
@@ -371,6 +400,8 @@ export function toNotification(record: CaptureRecord, extras: { link?: string } 
       storagePath: record.storagePath,
       ...(summary?.fileBytes !== undefined ? { sizeBytes: summary.fileBytes } : {}),
       ...(extras.link ? { link: extras.link } : {}),
+      ...(extras.reportUrl ? { reportUrl: extras.reportUrl } : {}),
+      ...(extras.reportLink ? { reportLink: extras.reportLink } : {}),
     },
     alert: {
       id: record.alertId,
