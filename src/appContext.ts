@@ -3,7 +3,7 @@ import { NetworkWatcherGateway } from './azure/networkWatcherGateway.js';
 import type { PollDeps } from './captures/pollCaptures.js';
 import { CaptureFiles } from './captures/CaptureFiles.js';
 import { CaptureReports } from './report/CaptureReports.js';
-import { loadConfig } from './config.js';
+import { configWarnings, loadConfig } from './config.js';
 import { CaptureLedger } from './ledger/CaptureLedger.js';
 import type { Logger } from './logger.js';
 import { EntraTokenVerifier } from './webhook/verifyEntraToken.js';
@@ -39,6 +39,7 @@ export function createAppContext(
     now ? { now: () => new Date(now()) } : {},
   );
   const logger = options.logger ?? console;
+  for (const warning of configWarnings(config)) logger.warn(warning);
   return {
     config,
     ledger,

@@ -319,3 +319,24 @@ export function pollScheduleFrom(env: Record<string, string | undefined>): strin
   const parsed = pollSchedule.safeParse(value);
   return parsed.success ? parsed.data : '*/30 * * * * *';
 }
+
+/**
+ * Bytes a capture needs per packet to keep every header the summary reads: Ethernet (14) + IPv6 (40) + the
+ * longest TCP header (60, with options; RFC 9293 §3.1). Linux puts 12 bytes of timestamps on every segment.
+ */
+export const FULL_HEADER_BYTES = 14 + 40 + 60;
+
+/**
+ * Settings that are valid but probably not what was meant, in words for the log. A `CAPTURE_BYTES_PER_PACKET`
+ * below {@link FULL_HEADER_BYTES} cuts TCP headers with options: packets still count in their conversations by
+ * their ports, but flags, sequence numbers and windows (conn_state, retransmissions) are lost for some of them.
+ */
+export function configWarnings(config: Config): string[] {
+  const bytes = config.captureBytesPerPacket;
+  if (bytes === 0 || bytes >= FULL_HEADER_BYTES) return [];
+  return [
+    `CAPTURE_BYTES_PER_PACKET: ${bytes} bytes cut TCP headers with options (Ethernet + IPv6 + TCP need up to ` +
+      `${FULL_HEADER_BYTES}); conversations still count those packets by their ports, but connection states, ` +
+      `retransmissions and zero windows will miss some (found "${bytes}", expected 0 or at least ${FULL_HEADER_BYTES})`,
+  ];
+}

@@ -60,7 +60,11 @@ export class CaptureFiles {
       abortSignal: AbortSignal.timeout(timeLimitInMs + 5000),
     });
     if (!download.readableStreamBody) return undefined;
-    const summary = await summarizeStream(download.readableStreamBody, { timeLimitInMs });
+    // The default conversation table bounds the memory whatever the file holds; only the listed ones are formatted.
+    const summary = await summarizeStream(download.readableStreamBody, {
+      timeLimitInMs,
+      listConversations: MAX_NOTIFIED_CONVERSATIONS,
+    });
     return {
       summary: {
         ...summary,

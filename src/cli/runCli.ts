@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { errorMessage } from '../errors.js';
 import { formatSummaryText } from '../pcap/formatSummaryText.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
+import { DEFAULT_CONVERSATION_TABLE_SIZE } from '../pcap/SummaryBuilder.js';
 import { runReport } from './runReport.js';
 
 /** The streams the command uses; tests pass their own. */
@@ -20,14 +21,18 @@ export const EXIT_PARTIAL = 1;
 export const EXIT_USAGE = 2;
 
 /** Usage text printed on a usage error or `--help`. */
-export const USAGE = `Usage: alert-capture summarize <file|-> [--json]
+export const USAGE = `Usage: alert-capture summarize <file|-> [--json] [--all-conversations]
        alert-capture report <file|-> [-o report.html]   (see alert-capture report --help)
 
-Summarizes a pcap or pcapng capture: totals, protocol mix, top conversations, top talkers and signals
-(RST storms, unanswered SYNs, retransmissions). Conversation and byte counts match tshark's.
+Summarizes a pcap or pcapng capture: totals, protocol mix, top conversations with their connection state,
+top talkers and signals (SYN floods, refused connections, resets, retransmissions, zero windows, ICMP
+unreachable, DNS failures, headers cut by the snap length). Conversation and byte counts match tshark's.
+Memory stays bounded: past ${DEFAULT_CONVERSATION_TABLE_SIZE} conversations the heaviest are kept exactly and the rest
+are rolled into "other".
 
-  <file>   capture file to read; "-" reads standard input
-  --json   print one JSON object (the whole summary, every conversation) instead of text
+  <file>               capture file to read; "-" reads standard input
+  --json               print one JSON object (the whole summary, every conversation kept) instead of text
+  --all-conversations  keep every conversation exactly, in memory that grows with them (offline use)
 
 Exit codes: 0 ok, 1 capture partial or corrupt (what was read is still printed), 2 usage error.
 `;
@@ -49,8 +54,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (argv[0] === 'report') return runReport(argv.slice(1), io);
   const positional: string[] = [];
   let json = false;
+  let allConversations = false;
   for (const arg of argv) {
     if (arg === '--json') json = true;
+    else if (arg === '--all-conversations') allConversations = true;
     else if (arg === '--help' || arg === '-h') {
       await write(io.stdout, USAGE);
       return EXIT_OK;
@@ -86,7 +93,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     source = createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
   }
 
-  const summary = await summarizeStream(source);
+  const summary = await summarizeStream(source, allConversations ? { conversationTableSize: Infinity } : {});
   await write(io.stdout, json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummaryText(summary));
   if (summary.partial) {
     await write(

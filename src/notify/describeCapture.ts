@@ -126,8 +126,10 @@ export interface CaptureDescription {
     /** "tcp 80% · udp 15% · icmp 5%" by bytes. */
     protocolMix?: string;
     conversations: ConversationRow[];
-    /** How many conversations the file holds in all. */
+    /** How many conversations the file holds in all (counted over the whole capture, not the list shown). */
     conversationCount: number;
+    /** The same in words: "4", "1,204", or "about 996,000" when the count is an estimate. */
+    conversationCountText: string;
     signals: string[];
   };
   idempotencyKey: string;
@@ -218,9 +220,15 @@ export function describeCapture(n: CaptureNotification): CaptureDescription {
         bytes: formatBytes(c.bytes),
         packets: numberFormat.format(c.packets),
       })),
-      conversationCount: s.conversations.length,
+      conversationCount: s.conversationsTotal ?? s.conversations.length,
+      conversationCountText: `${s.conversationsTotalEstimated === true ? 'about ' : ''}${numberFormat.format(
+        s.conversationsTotal ?? s.conversations.length,
+      )}`,
       signals: capList(
-        s.signals.map((sig) => `${sig.severity === 'warning' ? '⚠️ ' : ''}${redact(sig.message)}`),
+        s.signals.map(
+          (sig) =>
+            `${sig.severity === 'critical' ? '🚨 ' : sig.severity === 'warning' ? '⚠️ ' : ''}${redact(sig.message)}`,
+        ),
       ),
     };
     if (mix) d.traffic.protocolMix = mix;

@@ -64,7 +64,7 @@ function mrkdwnSection(text: string): SlackBlock {
 }
 
 /** The conversations as a fixed-width table inside a code block, cut by whole rows to fit a section. */
-function conversationTable(rows: ConversationRow[], total: number): string {
+function conversationTable(rows: ConversationRow[], total: string): string {
   const width = (pick: (r: ConversationRow) => string, header: string, max: number): number =>
     Math.min(max, Math.max(header.length, ...rows.map((r) => pick(r).length)));
   const wp = width((r) => r.protocol, 'proto', 8);
@@ -154,7 +154,7 @@ export function toSlackPayload(n: CaptureNotification): SlackPayload {
     if (t.partial) lines.push(`_${escapeSlack(t.partial)}_`);
     blocks.push(mrkdwnSection(lines.join('\n')));
     if (t.conversations.length > 0)
-      blocks.push(mrkdwnSection(conversationTable(t.conversations, t.conversationCount)));
+      blocks.push(mrkdwnSection(conversationTable(t.conversations, t.conversationCountText)));
     if (t.signals.length > 0) {
       blocks.push(mrkdwnSection(`*Signals*\n${t.signals.map((s) => `• ${escapeSlack(s)}`).join('\n')}`));
     }

@@ -191,7 +191,7 @@ function render(d: CaptureDescription, caps: TextCaps): TeamsPayload {
     if (t.partial) body.push(text(t.partial, { color: 'Warning', spacing: 'None' }));
     if (t.conversations.length > 0) {
       body.push(
-        text(`Top conversations (${t.conversations.length} of ${t.conversationCount}, by bytes)`, {
+        text(`Top conversations (${t.conversations.length} of ${t.conversationCountText}, by bytes)`, {
           weight: 'Bolder',
           spacing: 'Medium',
         }),

@@ -6,24 +6,42 @@ export interface DecodedPacket {
   protocolClass: string;
   /** IP protocol number after IPv6 extension headers; -1 when not IP. */
   ipProtocol: number;
-  /** Addresses: IPv4 as an unsigned 32-bit number, IPv6 as 32 hex digits. */
-  source: number | string;
-  destination: number | string;
+  /** Addresses as big-endian 32-bit words: IPv4 in word 0 (the others 0), IPv6 in all four. */
+  source: Uint32Array;
+  destination: Uint32Array;
   /**
-   * Which transport header this packet contributes to a conversation, following tshark's taps: 0 none, else the IP
-   * protocol (6, 17, 1, 58, or another number for a conversation keyed by address pair only).
+   * Which transport header this packet contributes to a conversation: 0 none, else the IP protocol (6 and 17
+   * whenever their ports were captured; 1, 58 or another number for a conversation keyed by address pair only).
    */
   transport: number;
-  /** True when the transport header is complete enough for tshark to count the packet in `conv,tcp`/`conv,udp`. */
-  transportCounted: boolean;
   sourcePort: number;
   destinationPort: number;
-  /** TCP only. */
+  /** True when a header (IP or transport) was cut by the snap length before its end. */
+  headerCut: boolean;
+  /** TCP only: how many bytes of the TCP header were captured (fields past that are unknown). */
+  tcpCaptured: number;
   tcpFlags: number;
   tcpSeq: number;
   tcpAck: number;
+  tcpWindow: number;
   /** TCP payload length, when known (not a fragment, header within the reported length); -1 otherwise. */
   tcpPayloadLength: number;
+  /** ICMP/ICMPv6 type and code; -1 when not ICMP or not captured. */
+  icmpType: number;
+  icmpCode: number;
+  /** For ICMP errors: the next-hop MTU (fragmentation needed, packet too big), else 0. */
+  icmpMtu: number;
+  /** For ICMP errors quoting a datagram: its IP version (0 when not captured), protocol, addresses and ports. */
+  innerVersion: 0 | 4 | 6;
+  innerProtocol: number;
+  innerSource: Uint32Array;
+  innerDestination: Uint32Array;
+  innerSourcePort: number;
+  innerDestinationPort: number;
+  /** UDP only: where the captured payload is (in `payloadBuffer`), for the DNS reader. */
+  payloadBuffer: Uint8Array;
+  payloadStart: number;
+  payloadEnd: number;
 }
 
 /** TCP flag bits as in the header's flags byte. */
@@ -46,13 +64,19 @@ interface PendingDatagram {
   first: Uint8Array | undefined;
 }
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-function hex16(b: Uint8Array, i: number): string {
-  let s = '';
-  for (let k = i; k < i + 16; k++) s += HEX[b[k]!]!;
-  return s;
+function word(b: Uint8Array, i: number): number {
+  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
 }
+
+/** Reads an IPv6 address at `i` into `out` as four words. */
+function words16(b: Uint8Array, i: number, out: Uint32Array): void {
+  out[0] = word(b, i);
+  out[1] = word(b, i + 4);
+  out[2] = word(b, i + 8);
+  out[3] = word(b, i + 12);
+}
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * Decodes link, network and transport headers the way tshark's conversation taps see them. It keeps state for IP
@@ -65,16 +89,30 @@ export class PacketDecoder {
     ipVersion: 0,
     protocolClass: 'other',
     ipProtocol: -1,
-    source: 0,
-    destination: 0,
+    source: new Uint32Array(4),
+    destination: new Uint32Array(4),
     transport: 0,
-    transportCounted: false,
     sourcePort: 0,
     destinationPort: 0,
+    headerCut: false,
+    tcpCaptured: 0,
     tcpFlags: 0,
     tcpSeq: 0,
     tcpAck: 0,
+    tcpWindow: 0,
     tcpPayloadLength: -1,
+    icmpType: -1,
+    icmpCode: -1,
+    icmpMtu: 0,
+    innerVersion: 0,
+    innerProtocol: -1,
+    innerSource: new Uint32Array(4),
+    innerDestination: new Uint32Array(4),
+    innerSourcePort: 0,
+    innerDestinationPort: 0,
+    payloadBuffer: EMPTY,
+    payloadStart: 0,
+    payloadEnd: 0,
   };
   private readonly pending = new Map<string, PendingDatagram>();
 
@@ -96,11 +134,15 @@ export class PacketDecoder {
     d.protocolClass = 'other';
     d.ipProtocol = -1;
     d.transport = 0;
-    d.transportCounted = false;
     d.sourcePort = 0;
     d.destinationPort = 0;
+    d.headerCut = false;
+    d.tcpCaptured = 0;
     d.tcpFlags = 0;
     d.tcpPayloadLength = -1;
+    d.icmpType = -1;
+    d.innerVersion = 0;
+    d.payloadBuffer = EMPTY;
     const end = start + capturedLength;
     let p: number;
     let etherType: number;
@@ -164,10 +206,13 @@ export class PacketDecoder {
   private ipv4(b: Uint8Array, p: number, end: number, reported: number): void {
     const d = this.out;
     d.protocolClass = 'ipv4-other';
-    if (p + 20 > end) return;
     const vhl = b[p]!;
     const headerLength = (vhl & 15) * 4;
-    if (vhl >> 4 !== 4 || headerLength < 20 || p + headerLength > end) return;
+    if (p + 20 > end || p + headerLength > end) {
+      d.headerCut = end - p < reported;
+      return;
+    }
+    if (vhl >> 4 !== 4 || headerLength < 20) return;
     let totalLength = (b[p + 2]! << 8) | b[p + 3]!;
     // A total length of 0 comes from TCP segmentation offload: the frame holds the real length.
     if (totalLength === 0) totalLength = reported;
@@ -176,8 +221,10 @@ export class PacketDecoder {
     d.ipVersion = 4;
     d.ipProtocol = proto;
     d.protocolClass = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 1 ? 'icmp' : 'ipv4-other';
-    d.source = ((b[p + 12]! << 24) | (b[p + 13]! << 16) | (b[p + 14]! << 8) | b[p + 15]!) >>> 0;
-    d.destination = ((b[p + 16]! << 24) | (b[p + 17]! << 16) | (b[p + 18]! << 8) | b[p + 19]!) >>> 0;
+    d.source.fill(0);
+    d.destination.fill(0);
+    d.source[0] = word(b, p + 12);
+    d.destination[0] = word(b, p + 16);
     const flagsOffset = (b[p + 6]! << 8) | b[p + 7]!;
     const moreFragments = (flagsOffset & 0x2000) !== 0;
     const fragmentOffset = (flagsOffset & 0x1fff) * 8;
@@ -187,7 +234,7 @@ export class PacketDecoder {
     if (moreFragments || fragmentOffset > 0) {
       const id = (b[p + 4]! << 8) | b[p + 5]!;
       this.fragment(
-        `4/${proto}/${id}/${d.source}/${d.destination}`,
+        `4/${proto}/${id}/${d.source[0]}/${d.destination[0]}`,
         b,
         payload,
         payloadEnd,
@@ -204,13 +251,17 @@ export class PacketDecoder {
   private ipv6(b: Uint8Array, p: number, end: number, reported: number): void {
     const d = this.out;
     d.protocolClass = 'ipv6-other';
-    if (p + 40 > end || b[p]! >> 4 !== 6) return;
+    if (p + 40 > end) {
+      d.headerCut = end - p < reported;
+      return;
+    }
+    if (b[p]! >> 4 !== 6) return;
     let payloadLength = (b[p + 4]! << 8) | b[p + 5]!;
     if (payloadLength === 0) payloadLength = reported - 40; // jumbogram or offload
     let next = b[p + 6]!;
     d.ipVersion = 6;
-    d.source = hex16(b, p + 8);
-    d.destination = hex16(b, p + 24);
+    words16(b, p + 8, d.source);
+    words16(b, p + 24, d.destination);
     const datagramEnd = p + 40 + payloadLength;
     const reportedEnd = p + Math.min(40 + payloadLength, reported);
     let q = p + 40;
@@ -244,7 +295,7 @@ export class PacketDecoder {
     if (q > payloadEnd) return;
     if (fragment) {
       this.fragment(
-        `6/${next}/${id}/${d.source}/${d.destination}`,
+        `6/${next}/${id}/${d.source.join('.')}/${d.destination.join('.')}`,
         b,
         q,
         payloadEnd,
@@ -258,8 +309,10 @@ export class PacketDecoder {
     }
   }
 
+  /** An extension header cut by the snap length: the transport is unknown. */
   private ipv6Unknown(next: number): void {
     this.out.ipProtocol = next;
+    this.out.headerCut = true;
   }
 
   /**
@@ -306,6 +359,11 @@ export class PacketDecoder {
     this.transport(datagram.first, 0, datagram.first.length, datagram.total, false);
   }
 
+  /**
+   * Reads the transport header. Unlike tshark's conversation taps (which drop a TCP segment whose options were cut
+   * by the snap length), a TCP or UDP packet counts in its conversation whenever its ports were captured: with a
+   * 60-byte snap length most TCP segments would otherwise vanish from the conversations.
+   */
   private transport(
     b: Uint8Array,
     q: number,
@@ -315,30 +373,74 @@ export class PacketDecoder {
   ): void {
     const d = this.out;
     const proto = d.ipProtocol;
+    const captured = capturedEnd - q;
+    const snapped = captured < reported;
     if (proto === 6) {
-      if (q + 20 > capturedEnd) return;
+      const headerLength = captured >= 13 ? (b[q + 12]! >> 4) * 4 : 20;
+      if (captured < Math.max(20, headerLength)) d.headerCut = snapped;
+      if (captured < 4) return;
       d.transport = 6;
+      d.tcpCaptured = captured;
       d.sourcePort = (b[q]! << 8) | b[q + 1]!;
       d.destinationPort = (b[q + 2]! << 8) | b[q + 3]!;
-      d.tcpSeq = ((b[q + 4]! << 24) | (b[q + 5]! << 16) | (b[q + 6]! << 8) | b[q + 7]!) >>> 0;
-      d.tcpAck = ((b[q + 8]! << 24) | (b[q + 9]! << 16) | (b[q + 10]! << 8) | b[q + 11]!) >>> 0;
-      const headerLength = (b[q + 12]! >> 4) * 4;
-      d.tcpFlags = b[q + 13]!;
-      if (!fragmented && reported >= headerLength) d.tcpPayloadLength = reported - headerLength;
-      // tshark gives up on a bogus header length, and dissecting options cut by the snap length throws before
-      // the conversation tap is queued: such segments are not in `conv,tcp`.
-      d.transportCounted = headerLength >= 20 && q + headerLength <= capturedEnd;
+      if (captured >= 8) d.tcpSeq = word(b, q + 4);
+      if (captured >= 12) d.tcpAck = word(b, q + 8);
+      if (captured >= 14) d.tcpFlags = b[q + 13]!;
+      if (captured >= 16) d.tcpWindow = (b[q + 14]! << 8) | b[q + 15]!;
+      if (captured >= 13 && !fragmented && headerLength >= 20 && reported >= headerLength)
+        d.tcpPayloadLength = reported - headerLength;
     } else if (proto === 17) {
-      if (q + 8 > capturedEnd) return;
+      if (captured < 8) d.headerCut = snapped;
+      if (captured < 4) return;
       d.transport = 17;
       d.sourcePort = (b[q]! << 8) | b[q + 1]!;
       d.destinationPort = (b[q + 2]! << 8) | b[q + 3]!;
-      const udpLength = (b[q + 4]! << 8) | b[q + 5]!;
-      d.transportCounted = udpLength >= 8 || (udpLength === 0 && d.ipVersion === 6);
+      if (captured > 8 && !fragmented) {
+        d.payloadBuffer = b;
+        d.payloadStart = q + 8;
+        d.payloadEnd = capturedEnd;
+      }
     } else {
       d.transport = proto;
-      d.transportCounted = true;
+      if ((proto === 1 && d.ipVersion === 4) || (proto === 58 && d.ipVersion === 6))
+        this.icmp(b, q, capturedEnd);
     }
+  }
+
+  /** ICMP type and code, and for destination unreachable / packet too big the quoted datagram's 5-tuple. */
+  private icmp(b: Uint8Array, q: number, capturedEnd: number): void {
+    const d = this.out;
+    if (q + 2 > capturedEnd) return;
+    d.icmpType = b[q]!;
+    d.icmpCode = b[q + 1]!;
+    d.icmpMtu = 0;
+    const v4 = d.ipVersion === 4;
+    const isError = v4 ? d.icmpType === 3 : d.icmpType === 1 || d.icmpType === 2;
+    if (!isError || q + 8 > capturedEnd) return;
+    if (v4 && d.icmpCode === 4) d.icmpMtu = (b[q + 6]! << 8) | b[q + 7]!;
+    if (!v4 && d.icmpType === 2) d.icmpMtu = word(b, q + 4);
+    const p = q + 8;
+    let ports: number;
+    if (v4) {
+      if (p + 20 > capturedEnd || b[p]! >> 4 !== 4) return;
+      d.innerVersion = 4;
+      d.innerProtocol = b[p + 9]!;
+      d.innerSource.fill(0);
+      d.innerDestination.fill(0);
+      d.innerSource[0] = word(b, p + 12);
+      d.innerDestination[0] = word(b, p + 16);
+      ports = p + (b[p]! & 15) * 4;
+    } else {
+      if (p + 40 > capturedEnd || b[p]! >> 4 !== 6) return;
+      d.innerVersion = 6;
+      d.innerProtocol = b[p + 6]!;
+      words16(b, p + 8, d.innerSource);
+      words16(b, p + 24, d.innerDestination);
+      ports = p + 40;
+    }
+    const hasPorts = (d.innerProtocol === 6 || d.innerProtocol === 17) && ports + 4 <= capturedEnd;
+    d.innerSourcePort = hasPorts ? (b[ports]! << 8) | b[ports + 1]! : 0;
+    d.innerDestinationPort = hasPorts ? (b[ports + 2]! << 8) | b[ports + 3]! : 0;
   }
 }
 

@@ -41,23 +41,14 @@ function halve(series: number[]): number[] {
   return out;
 }
 
-function flowHash(
-  source: number | string,
-  sport: number,
-  destination: number | string,
-  dport: number,
-): number {
+function flowHash(source: Uint32Array, sport: number, destination: Uint32Array, dport: number): number {
   let h = 0x811c9dc5;
   const mix = (v: number): void => {
     h = Math.imul(h ^ v, 0x01000193);
   };
-  const addAddress = (a: number | string): void => {
-    if (typeof a === 'number') mix(a);
-    else for (let i = 0; i < a.length; i++) mix(a.charCodeAt(i));
-  };
-  addAddress(source);
+  for (let i = 0; i < 4; i++) mix(source[i] ?? 0);
   mix(sport);
-  addAddress(destination);
+  for (let i = 0; i < 4; i++) mix(destination[i] ?? 0);
   mix(dport);
   return h >>> 0;
 }

@@ -57,20 +57,34 @@ export function formatSummaryText(summary: CaptureSummary, options: FormatSummar
 
   if (summary.conversations.length > 0) {
     const shown = summary.conversations.slice(0, top);
-    lines.push('', `Top conversations (${shown.length} of ${summary.conversations.length}, by bytes):`);
+    const total = summary.conversationsTotal ?? summary.conversations.length;
+    const about = summary.conversationsTotalEstimated === true ? 'about ' : '';
+    lines.push('', `Top conversations (${shown.length} of ${about}${total}, by bytes):`);
     const rows = [
-      ['PROTO', 'A', 'B', 'PACKETS', 'BYTES', 'A->B', 'B->A'],
+      ['PROTO', 'A', 'B', 'STATE', 'PACKETS', 'BYTES', 'A->B', 'B->A'],
       ...shown.map((c) => [
         c.protocol,
         c.a,
         c.b,
-        String(c.packets),
+        c.connState ?? '-',
+        `${c.estimated === true ? '>=' : ''}${c.packets}`,
         formatBytes(c.bytes),
         formatBytes(c.bytesAtoB),
         formatBytes(c.bytesBtoA),
       ]),
     ];
-    lines.push(...table(rows, new Set([3, 4, 5, 6])).map((l) => `  ${l}`));
+    lines.push(...table(rows, new Set([4, 5, 6, 7])).map((l) => `  ${l}`));
+    const other = summary.otherConversations;
+    if (other !== undefined && other.packets > 0) {
+      lines.push(
+        `  and ${about}${other.conversations} more: ${other.packets} pkts, ${formatBytes(other.bytes)}`,
+      );
+    }
+  }
+
+  const states = Object.entries(summary.connStates ?? {});
+  if (states.length > 0) {
+    lines.push('', `Connection states (Zeek conn_state): ${states.map(([s, n]) => `${s} ${n}`).join(', ')}`);
   }
 
   if (summary.topTalkers.length > 0) {

@@ -1,11 +1,14 @@
 import { errorMessage } from '../errors.js';
 import { CaptureFormatError } from './CaptureFormatError.js';
 import { CaptureReader, type PacketHandler } from './CaptureReader.js';
-import { SummaryBuilder } from './SummaryBuilder.js';
+import { SummaryBuilder, type SummaryBuilderOptions } from './SummaryBuilder.js';
 import type { CaptureSummary } from './types.js';
 
-/** Options for {@link summarizeStream} and {@link summarizeBuffer}. */
-export interface SummarizeOptions {
+/**
+ * Options for {@link summarizeStream} and {@link summarizeBuffer}. The memory a summary may take is set here, by
+ * the table size, never by the input: a few MiB per 10 000 table entries plus fixed tallies (about 4 MiB).
+ */
+export interface SummarizeOptions extends SummaryBuilderOptions {
   /** Stop reading after this many milliseconds and return what was read, flagged partial. */
   timeLimitInMs?: number;
   /** Stop reading when aborted and return what was read, flagged partial. */
@@ -21,11 +24,8 @@ export type CaptureSource = AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
 
 /** Reader plus summary builder; one per capture. */
 class Summarizer {
-  readonly builder = new SummaryBuilder();
-  readonly reader = new CaptureReader((packet) => {
-    this.builder.add(packet);
-    this.options.onPacket?.(packet);
-  });
+  readonly builder: SummaryBuilder;
+  readonly reader: CaptureReader;
   partialReason: string | undefined;
   private readonly deadline: number;
   private readonly now: () => number;
@@ -33,6 +33,17 @@ class Summarizer {
 
   constructor(options: SummarizeOptions) {
     this.options = options;
+    this.builder = new SummaryBuilder(options);
+    const builder = this.builder;
+    const onPacket = options.onPacket;
+    this.reader = new CaptureReader(
+      onPacket === undefined
+        ? (packet) => builder.add(packet)
+        : (packet) => {
+            builder.add(packet);
+            onPacket(packet);
+          },
+    );
     this.now = options.now ?? Date.now;
     this.deadline =
       options.timeLimitInMs !== undefined ? this.now() + Math.max(0, options.timeLimitInMs) : Infinity;
@@ -84,8 +95,8 @@ class Summarizer {
 }
 
 /**
- * Summarizes a pcap or pcapng capture read as a stream, in memory bounded by the number of conversations (not by
- * the size of the file). Never throws for bad input: a corrupt or cut file, a failing source, the time limit or an
+ * Summarizes a pcap or pcapng capture read as a stream, in memory bounded by the options' table size (not by the
+ * size of the file or the number of conversations). Never throws for bad input: a corrupt or cut file, a failing source, the time limit or an
  * abort yield the summary of what was read so far with `partial: true` and a `partialReason` naming the byte
  * offset. Stops consuming `source` (calling its iterator's `return`, which destroys a Node stream) once it stops.
  */

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, pollScheduleFrom, SETTING_NAMES } from '../../src/config.js';
+import { createAppContext } from '../../src/appContext.js';
+import {
+  configWarnings,
+  FULL_HEADER_BYTES,
+  loadConfig,
+  pollScheduleFrom,
+  SETTING_NAMES,
+} from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import sample from '../../local.settings.sample.json' with { type: 'json' };
 
@@ -139,5 +146,36 @@ describe('loopback notification URLs', () => {
     expect(
       problemsOf({ ...minimal, NOTIFY_WEBHOOK_URL: 'http://127.0.0.1.evil.example/x' }).join(),
     ).toContain('NOTIFY_WEBHOOK_URL');
+  });
+});
+
+describe('configWarnings', () => {
+  it('warns when CAPTURE_BYTES_PER_PACKET cuts TCP headers with options, naming the setting and the need', () => {
+    const warnings = configWarnings(loadConfig({ ...minimal, CAPTURE_BYTES_PER_PACKET: '64' }));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^CAPTURE_BYTES_PER_PACKET: 64 bytes cut TCP headers/);
+    expect(warnings[0]).toContain(`at least ${FULL_HEADER_BYTES}`);
+  });
+
+  it('says nothing for whole packets (0) or enough bytes for Ethernet, IPv6 and TCP with options', () => {
+    expect(configWarnings(loadConfig(minimal))).toEqual([]);
+    expect(configWarnings(loadConfig({ ...minimal, CAPTURE_BYTES_PER_PACKET: '114' }))).toEqual([]);
+    expect(configWarnings(loadConfig({ ...minimal, CAPTURE_BYTES_PER_PACKET: '113' }))).toHaveLength(1);
+  });
+
+  it('is logged once when the app context is built', () => {
+    const warned: string[] = [];
+    const logger = { info: () => undefined, warn: (m: string) => warned.push(m), error: () => undefined };
+    const credential = { getToken: () => Promise.resolve(null) };
+    createAppContext(
+      {
+        ...minimal,
+        LEDGER_STORAGE_ACCOUNT_NAME: undefined,
+        LEDGER_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+        CAPTURE_BYTES_PER_PACKET: '60',
+      },
+      { credential, logger },
+    );
+    expect(warned).toEqual([expect.stringContaining('CAPTURE_BYTES_PER_PACKET: 60 bytes')]);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/runCli.js';
+import { DEFAULT_CONVERSATION_TABLE_SIZE } from '../../../src/pcap/SummaryBuilder.js';
 import type { CaptureSummary } from '../../../src/pcap/types.js';
 import {
   ACK,
@@ -14,6 +15,7 @@ import {
   udpDatagram,
   writePcap,
 } from '../../unit/pcap/captureWriter.js';
+import { writeSynFlood } from '../../unit/pcap/floodCapture.js';
 
 const T0 = 1_700_000_000;
 
@@ -113,7 +115,10 @@ describe('alert-capture summarize', () => {
     expect(stderr).toBe('');
     expect(stdout).toContain('6 packets');
     expect(stdout).toMatch(/Protocols:\n\s+tcp/);
-    expect(stdout).toMatch(/tcp\s+10\.0\.0\.1:40000\s+10\.0\.0\.2:443\s+3\s/);
+    // The handshake completed and nobody closed: Zeek's S1.
+    expect(stdout).toMatch(/tcp\s+10\.0\.0\.1:40000\s+10\.0\.0\.2:443\s+S1\s+3\s/);
+    expect(stdout).toContain('Top conversations (4 of 4, by bytes)');
+    expect(stdout).toContain('Connection states (Zeek conn_state): S0 1, S1 1');
     expect(stdout).toContain('Signals: none');
   });
 
@@ -134,6 +139,33 @@ describe('alert-capture summarize', () => {
     );
     expect(summary.conversations).toHaveLength(4);
   });
+
+  it('keeps the heavy hitters past the table size, and every conversation with --all-conversations', async () => {
+    const flood = join(dir, 'flood.pcap');
+    const truth = await writeSynFlood(flood, DEFAULT_CONVERSATION_TABLE_SIZE + 3000, 2, 200);
+    const bounded = JSON.parse((await cli(['summarize', flood, '--json'])).stdout) as CaptureSummary;
+    expect(bounded.conversations).toHaveLength(DEFAULT_CONVERSATION_TABLE_SIZE);
+    expect(bounded.conversationsTruncated).toBe(true);
+    expect(bounded.conversationsTotalEstimated).toBe(true);
+    expect(Math.abs(bounded.conversationsTotal! - truth.conversations) / truth.conversations).toBeLessThan(
+      0.02,
+    );
+    expect(
+      bounded.otherConversations!.packets + bounded.conversations.reduce((n, c) => n + c.packets, 0),
+    ).toBe(bounded.packets);
+    const all = JSON.parse(
+      (await cli(['summarize', flood, '--json', '--all-conversations'])).stdout,
+    ) as CaptureSummary;
+    expect(all.conversations).toHaveLength(truth.conversations);
+    expect(all.conversationsTotal).toBe(truth.conversations);
+    expect(all.conversationsTruncated).toBe(false);
+    expect(all.otherConversations).toBeUndefined();
+    for (const s of [bounded, all]) {
+      expect(s.conversations.slice(0, 2).map((c) => [c.a, c.b, c.packets, c.bytes, c.estimated])).toEqual(
+        truth.heavy.map((h) => [h.a, h.b, h.packets, h.bytes, undefined]),
+      );
+    }
+  }, 60_000);
 
   it('reads standard input for -', async () => {
     const { code, stdout } = await cli(['summarize', '-', '--json'], capture);

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarizeStream } from '../../../src/pcap/summarizeStream.js';
 import type { CaptureSummary } from '../../../src/pcap/types.js';
-import { conversationKey, hasTshark, tsharkView, type TsharkView } from '../../unit/pcap/tsharkOracle.js';
+import {
+  conversationKey,
+  hasTshark,
+  ourPortView,
+  portKey,
+  tsharkPortView,
+  tsharkView,
+  type TsharkView,
+} from '../../unit/pcap/tsharkOracle.js';
 import {
   canCapture,
   captureLoopback,
@@ -26,8 +34,11 @@ const VARIANTS = [
   'ethernet-bigendian.pcap',
   'ethernet.pcapng',
   'ethernet-nsec.pcapng',
+  'ethernet-snap54.pcap',
   'ethernet-snap60.pcap',
+  'ethernet-snap64.pcap',
   'ethernet-snap70.pcapng',
+  'ethernet-snap96.pcap',
   'sll2.pcap',
   'sll.pcap',
   'two-sections.pcapng',
@@ -40,6 +51,7 @@ describe.runIf(available)('summarize, compared with tshark on real loopback capt
   const files = new Map<string, string>();
   const ours = new Map<string, CaptureSummary>();
   const theirs = new Map<string, TsharkView>();
+  const theirPorts = new Map<string, Awaited<ReturnType<typeof tsharkPortView>>>();
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pcap-it-'));
@@ -54,7 +66,9 @@ describe.runIf(available)('summarize, compared with tshark on real loopback capt
       editcap(['-F', 'nsecpcap', live.ethernet, f('ethernet-nsec.pcap')]),
       toBigEndianPcap(live.ethernet, f('ethernet-bigendian.pcap')),
       editcap(['-F', 'pcapng', live.ethernet, f('ethernet.pcapng')]),
-      editcap(['-F', 'pcap', '-s', '60', live.ethernet, f('ethernet-snap60.pcap')]),
+      ...[54, 60, 64, 96].map((snap) =>
+        editcap(['-F', 'pcap', '-s', String(snap), live.ethernet, f(`ethernet-snap${snap}.pcap`)]),
+      ),
       editcap(['-F', 'pcapng', '-s', '70', live.ethernet, f('ethernet-snap70.pcapng')]),
       readFile(live.sll2).then((b) => writeFile(f('sll2.pcap'), b)),
       readFile(live.sll).then((b) => writeFile(f('sll.pcap'), b)),
@@ -68,12 +82,14 @@ describe.runIf(available)('summarize, compared with tshark on real loopback capt
     await Promise.all(
       VARIANTS.map(async (name) => {
         const path = files.get(name)!;
-        const [summary, view] = await Promise.all([
+        const [summary, view, ports] = await Promise.all([
           summarizeStream(createReadStream(path, { highWaterMark: 97 })),
           tsharkView(path),
+          tsharkPortView(path),
         ]);
         ours.set(name, summary);
         theirs.set(name, view);
+        theirPorts.set(name, ports);
       }),
     );
   }, 120_000);
@@ -110,19 +126,32 @@ describe.runIf(available)('summarize, compared with tshark on real loopback capt
         expect(summary.protocols.reduce((n, p) => n + p.bytes, 0)).toBe(view.bytes);
       });
 
-      it('has exactly tshark’s TCP, UDP and ICMP conversations, each way', () => {
-        const view = theirs.get(name)!;
-        const summary = ours.get(name)!;
-        const mine = summary.conversations
-          .filter((c) => ['tcp', 'udp', 'icmp', 'icmpv6'].includes(c.protocol))
-          .map(conversationKey)
-          .sort();
-        expect(mine).toEqual(view.conversations.map(conversationKey).sort());
-        for (const c of summary.conversations) {
-          expect(c.packets).toBe(c.packetsAtoB + c.packetsBtoA);
-          expect(c.bytes).toBe(c.bytesAtoB + c.bytesBtoA);
-        }
+      it('has every TCP and UDP packet in the conversation of its own ports, as tshark -T fields shows them', () => {
+        const mine = ourPortView(ours.get(name)!.conversations).map(portKey).sort();
+        expect(mine).toEqual(theirPorts.get(name)!.conversations.map(portKey).sort());
       });
+
+      it('counts the packets whose headers the snap length cut', () => {
+        const cut = ours.get(name)!.signals.find((s) => s.kind === 'headers-cut');
+        expect(cut?.count ?? 0).toBe(theirPorts.get(name)!.headersCut);
+      });
+
+      it.skipIf(name.includes('snap'))(
+        'has exactly tshark’s TCP, UDP and ICMP conversations, each way',
+        () => {
+          const view = theirs.get(name)!;
+          const summary = ours.get(name)!;
+          const mine = summary.conversations
+            .filter((c) => ['tcp', 'udp', 'icmp', 'icmpv6'].includes(c.protocol))
+            .map(conversationKey)
+            .sort();
+          expect(mine).toEqual(view.conversations.map(conversationKey).sort());
+          for (const c of summary.conversations) {
+            expect(c.packets).toBe(c.packetsAtoB + c.packetsBtoA);
+            expect(c.bytes).toBe(c.bytesAtoB + c.bytesBtoA);
+          }
+        },
+      );
     });
   }
 
@@ -145,16 +174,35 @@ describe.runIf(available)('summarize, compared with tshark on real loopback capt
     }
   });
 
-  it('drops TCP segments whose header was cut by the snap length, as tshark does', () => {
+  it('keeps IPv4 TCP segments whose options were cut by the snap length, where tshark’s conv,tcp drops them', () => {
     const full = ours.get('ethernet-usec.pcap')!;
-    const snapped = ours.get('ethernet-snap60.pcap')!;
-    const tcpPackets = (s: CaptureSummary): number =>
-      s.conversations.filter((c) => c.protocol === 'tcp').reduce((n, c) => n + c.packets, 0);
-    // 60 bytes leave no room for the TCP options Linux sends on every connected segment; only option-less ones
-    // (the RST that refuses a connection) keep a whole header.
-    expect(tcpPackets(snapped)).toBeGreaterThan(0);
-    expect(tcpPackets(snapped)).toBeLessThan(tcpPackets(full) / 4);
-    expect(snapped.bytes).toBe(full.bytes);
+    const tcp4 = (s: CaptureSummary): number =>
+      s.conversations
+        .filter((c) => c.protocol === 'tcp' && !c.a.startsWith('['))
+        .reduce((n, c) => n + c.packets, 0);
+    const tsharkTcp4 = (name: string): number =>
+      theirs
+        .get(name)!
+        .conversations.filter((c) => c.protocol === 'tcp' && !c.a.startsWith('['))
+        .reduce((n, c) => n + c.packetsAtoB + c.packetsBtoA, 0);
+    for (const name of ['ethernet-snap54.pcap', 'ethernet-snap60.pcap', 'ethernet-snap64.pcap'] as const) {
+      // 54 to 64 bytes leave no room for the TCP options Linux sends on every connected segment.
+      expect(tsharkTcp4(name)).toBeLessThan(tcp4(full) / 4);
+      expect(tcp4(ours.get(name)!)).toBe(tcp4(full));
+      expect(ours.get(name)!.bytes).toBe(full.bytes);
+      expect(ours.get(name)!.signals.find((s) => s.kind === 'headers-cut')?.count).toBeGreaterThan(0);
+    }
+  });
+
+  it('loses only IPv6 TCP segments with no port captured (54 bytes end with the IPv6 header)', () => {
+    if (!live.ipv6) return;
+    const snapped = ours.get('ethernet-snap54.pcap')!;
+    expect(snapped.conversations.some((c) => c.protocol === 'tcp' && c.a.startsWith('['))).toBe(false);
+    const cut = snapped.signals.find((s) => s.kind === 'headers-cut')!;
+    expect(cut.severity).toBe('warning');
+    expect(cut.message).toMatch(/lost even their ports/);
+    const at60 = ours.get('ethernet-snap60.pcap')!;
+    expect(at60.conversations.some((c) => c.protocol === 'tcp' && c.a.startsWith('[::1]:'))).toBe(true);
   });
 
   it('writes IPv6 endpoints as [address]:port in compressed form', () => {

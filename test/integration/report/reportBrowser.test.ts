@@ -221,10 +221,10 @@ describe.skipIf(!ready)('the capture report in Chromium', () => {
     // A signal filters the page to its conversations; the map's country buttons do too.
     await page.getByRole('button', { name: 'Clear filter' }).click();
     expect(page.url()).not.toContain('#');
-    await page.getByRole('button', { name: /Show its 25 conversations/ }).click();
+    await page.locator('#signals li', { hasText: '[rst-storm' }).getByRole('button').click();
     await expect(page.locator('#filter-status').textContent()).resolves.toMatch(/^25 of /);
     for (const r of await table.locator('tbody tr').allTextContents()) expect(r).toContain('1.1.1.1:8443');
-    await page.getByRole('button', { name: /Show its 25 conversations/ }).click();
+    await page.locator('#signals li', { hasText: '[rst-storm' }).getByRole('button').click();
     await page.locator('[data-set-cc="AU"]').click();
     expect(page.url()).toContain('cc=AU');
     await expect(page.locator('#filter-status').textContent()).resolves.toMatch(/^25 of /);
@@ -271,6 +271,14 @@ describe.skipIf(!ready)('the capture report in Chromium', () => {
   });
 
   it('shows markup from packets and from the alert as text and never runs it', async () => {
+    // From the packets: the DNS query name carrying <img src=x onerror=...>, in the NXDOMAIN signal of the summary.
+    const real = await open(pathToFileURL(reportPath).href);
+    const nxdomain = real.page.locator('#signals li', { hasText: '[dns-nxdomain' });
+    await expect(nxdomain.textContent()).resolves.toContain('\\060img\\032src\\061x\\032onerror');
+    expect(await real.page.evaluate('typeof window.__pwned')).toBe('undefined');
+    expect(await real.page.locator('img').count()).toBe(0);
+    await real.context.close();
+
     const made = await cli(['summarize', capturePath, '--json']);
     const summary = JSON.parse(made.stdout) as CaptureSummary;
     // What v2 signals carry: DNS names from the packets (here the hostile query name) as targets.

@@ -142,3 +142,40 @@ describe('describeCapture', () => {
     expect(d.storageUrl).toBeUndefined();
   });
 });
+
+describe('describeCapture conversation count', () => {
+  it('counts conversations over the whole capture, not the ten the message lists', () => {
+    const s = { ...summary(10), conversationsTotal: 996_109, conversationsTotalEstimated: true };
+    const d = describeCapture(completed({ summary: s }));
+    expect(d.traffic?.conversations).toHaveLength(10);
+    expect(d.traffic?.conversationCount).toBe(996_109);
+    expect(d.traffic?.conversationCountText).toBe('about 996,109');
+  });
+
+  it('says the exact count without "about" when the capture fitted the table', () => {
+    const s = { ...summary(12), conversationsTotal: 1_204, conversationsTotalEstimated: false };
+    const d = describeCapture(completed({ summary: s }));
+    expect(d.traffic?.conversations).toHaveLength(10);
+    expect(d.traffic?.conversationCountText).toBe('1,204');
+  });
+
+  it('falls back to the listed conversations for a summary stored before the count existed', () => {
+    const d = describeCapture(completed({ summary: summary(3) }));
+    expect(d.traffic?.conversationCountText).toBe('3');
+  });
+
+  it('marks a critical signal with a siren', () => {
+    const s = {
+      ...summary(1),
+      signals: [
+        {
+          kind: 'syn-flood' as const,
+          severity: 'critical' as const,
+          message: '1,000,000 attempts',
+          count: 1e6,
+        },
+      ],
+    };
+    expect(describeCapture(completed({ summary: s })).traffic?.signals).toEqual(['🚨 1,000,000 attempts']);
+  });
+});

@@ -137,6 +137,11 @@ describe('toSlackPayload', () => {
     expect(table).not.toContain('10.0.0.11:40010');
   });
 
+  it('counts the conversations of the whole capture, "about" when estimated, as the poller stores only 10', () => {
+    const s = { ...summary(10), conversationsTotal: 996_109, conversationsTotalEstimated: true };
+    expect(json(toSlackPayload(completed({ summary: s })))).toContain('(10 of about 996,109, by bytes)');
+  });
+
   it('stays within limits when every text is huge', () => {
     const long = 'z'.repeat(10_000);
     const n = failed({ reason: long, summary: summary(500), idempotencyKey: long });

@@ -210,6 +210,13 @@ describe('toTeamsPayload', () => {
     expect(text).toContain('42 TCP resets from 10.0.0.4:443 in 3 s');
   });
 
+  it('counts the conversations of the whole capture, "about" when estimated', () => {
+    const s = { ...summary(10), conversationsTotal: 996_109, conversationsTotalEstimated: true };
+    expect(allText(toTeamsPayload(completed({ summary: s })))).toContain(
+      'Top conversations (10 of about 996,109, by bytes)',
+    );
+  });
+
   it('shows the top 10 of 500 conversations as table rows, biggest first', () => {
     const payload = toTeamsPayload(completed({ summary: summary(500) }));
     const body = cardOf(payload).body as Array<{

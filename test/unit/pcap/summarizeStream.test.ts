@@ -216,7 +216,16 @@ describe('summarizeBuffer', () => {
       ]),
     );
     expect(summary.conversations).toHaveLength(1);
-    expect(summary.conversations[0]!.tcp).toEqual({ syn: 2, fin: 0, rst: 0 });
+    // Wireshark marks the second SYN a retransmission (it repeats sequence number 100); Zeek writes "S" once.
+    expect(summary.conversations[0]!.tcp).toEqual({
+      syn: 2,
+      fin: 0,
+      rst: 0,
+      history: 'ST',
+      retransmissions: 1,
+      zeroWindows: 0,
+    });
+    expect(summary.conversations[0]!.connState).toBe('S0');
   });
 
   it('returns an empty, complete summary for a file with a header and no packets', () => {

@@ -168,3 +168,123 @@ export async function tsharkView(file: string): Promise<TsharkView> {
 export function conversationKey(c: TsharkConversation): string {
   return [c.protocol, c.a, c.b, c.packetsAtoB, c.bytesAtoB, c.packetsBtoA, c.bytesBtoA].join(' ');
 }
+
+/** Packets and original-length bytes of one TCP or UDP 5-tuple (both directions, every stream on it). */
+export interface PortConversation {
+  protocol: 'tcp' | 'udp';
+  /** The two endpoints, sorted, in our format. */
+  pair: string;
+  packets: number;
+  bytes: number;
+}
+
+/**
+ * tshark's view of each TCP/UDP packet's own ports (`-T fields`), grouped by 5-tuple: unlike its `conv,tcp` table
+ * it shows a segment whose options were cut by the snap length. ICMP errors (whose quoted headers carry ports)
+ * are left out. Also counts the TCP/UDP frames whose headers were cut (frame.cap_len short of the headers).
+ */
+export async function tsharkPortView(
+  file: string,
+): Promise<{ conversations: PortConversation[]; headersCut: number }> {
+  const fields = [
+    'frame.len',
+    'frame.cap_len',
+    'ip.src',
+    'ip.dst',
+    'ipv6.src',
+    'ipv6.dst',
+    'tcp.srcport',
+    'tcp.dstport',
+    'udp.srcport',
+    'udp.dstport',
+    'icmp.type',
+    'icmpv6.type',
+    'ip.hdr_len',
+    'tcp.hdr_len',
+    'ip.proto',
+    'ipv6.nxt',
+  ];
+  const { stdout } = await run(
+    'tshark',
+    [
+      '-r',
+      file,
+      '-n',
+      '-T',
+      'fields',
+      '-E',
+      'separator=/t',
+      '-E',
+      'occurrence=f',
+      ...fields.flatMap((f) => ['-e', f]),
+    ],
+    { maxBuffer: 256 << 20 },
+  );
+  const groups = new Map<string, PortConversation>();
+  let headersCut = 0;
+  for (const line of stdout.split('\n')) {
+    if (line === '') continue;
+    const [
+      len,
+      capLen,
+      ipSrc,
+      ipDst,
+      ip6Src,
+      ip6Dst,
+      tSrc,
+      tDst,
+      uSrc,
+      uDst,
+      icmp,
+      icmp6,
+      ipHdr,
+      tcpHdr,
+      proto4,
+      proto6,
+    ] = line.split('\t');
+    const v6 = (ip6Src ?? '') !== '';
+    // Ethernet (14) + IP header + transport header, against what was captured.
+    const ipProto = Number((v6 ? proto6 : proto4) || -1);
+    const need =
+      14 + (v6 ? 40 : Number(ipHdr || 20)) + (ipProto === 6 ? Number(tcpHdr || 20) : ipProto === 17 ? 8 : 0);
+    if (Number(capLen) < Number(len) && Number(capLen) < need && (ipSrc || ip6Src)) headersCut++;
+    if ((icmp ?? '') !== '' || (icmp6 ?? '') !== '') continue;
+    const src = v6 ? ip6Src! : ipSrc!;
+    const dst = v6 ? ip6Dst! : ipDst!;
+    if (src === '' || src === undefined) continue;
+    const protocol = (tSrc ?? '') !== '' ? 'tcp' : (uSrc ?? '') !== '' ? 'udp' : undefined;
+    if (protocol === undefined) continue;
+    const sp = protocol === 'tcp' ? tSrc! : uSrc!;
+    const dp = protocol === 'tcp' ? tDst! : uDst!;
+    const ep = (a: string, p: string): string => (a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`);
+    const pair = [ep(src, sp), ep(dst, dp)].sort().join(' ');
+    const key = `${protocol} ${pair}`;
+    const g = groups.get(key) ?? { protocol, pair, packets: 0, bytes: 0 };
+    g.packets++;
+    g.bytes += Number(len);
+    groups.set(key, g);
+  }
+  return { conversations: [...groups.values()], headersCut };
+}
+
+/** Our TCP/UDP conversations grouped like {@link tsharkPortView}. */
+export function ourPortView(
+  conversations: readonly { protocol: string; a: string; b: string; packets: number; bytes: number }[],
+): PortConversation[] {
+  const groups = new Map<string, PortConversation>();
+  for (const c of conversations) {
+    if (c.protocol !== 'tcp' && c.protocol !== 'udp') continue;
+    const pair = [c.a, c.b].sort().join(' ');
+    const key = `${c.protocol} ${pair}`;
+    const g = groups.get(key) ?? { protocol: c.protocol, pair, packets: 0, bytes: 0 };
+    g.packets += c.packets;
+    g.bytes += c.bytes;
+    groups.set(key, g);
+  }
+  return [...groups.values()];
+}
+
+/** Sort key for port conversations. */
+export function portKey(c: PortConversation): string {
+  return `${c.protocol} ${c.pair} ${c.packets} ${c.bytes}`;
+}
