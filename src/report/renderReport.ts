@@ -125,7 +125,7 @@ function signalsList(summary: CaptureSummary, counts: number[][]): string {
         : '';
     const names = (label: string, list: CountedName[] | undefined): string =>
       list !== undefined && list.length > 0
-        ? `<br><span class="legend">${label}: ${list.map((n) => `<span class="mono">${escapeHtml(n.name)}</span> (${escapeHtml(n.count)})`).join(', ')}</span>`
+        ? `<span class="names">${label}: ${list.map((n) => `<span class="mono">${escapeHtml(n.name)}</span> (${escapeHtml(n.count)})`).join(', ')}</span>`
         : '';
     return (
       `<li><span class="sev ${escapeHtml(s.severity)}">${escapeHtml(s.severity)}</span>` +

@@ -179,7 +179,7 @@ var conv = new Table('conversations-table', [
   ['a', 'Endpoint A', false, function (td, r) { text(td, r.c.a); }, 'mono nowrap'],
   ['b', 'Endpoint B', false, function (td, r) { text(td, r.c.b); }, 'mono nowrap'],
   ['state', 'State', false],
-  ['cc', 'Remote', false, function (td, r) { text(td, whereText(r.remote)); }],
+  ['cc', 'Remote', false, function (td, r) { text(td, whereText(r.remote)); }, 'wide'],
   ['as', 'AS', true, function (td, r) { text(td, r.as ? 'AS' + r.as + ' ' + (info(r.remote).o || '') : ''); }],
   ['packets', 'Packets', true, function (td, r) { text(td, r.c.packets); }],
   ['bytes', 'Bytes', true, function (td, r) { text(td, bytes(r.c.bytes)); }],
@@ -195,7 +195,7 @@ C.forEach(function (r) {
 });
 var ends = new Table('endpoints-table', [
   ['ip', 'Address', false, undefined, 'mono nowrap'],
-  ['where', 'Where', false],
+  ['where', 'Where', false, undefined, 'wide'],
   ['as', 'AS', true, function (td, r) { text(td, r.as ? 'AS' + r.as + ' ' + (info(r.ip).o || '') : ''); }],
   ['tx', 'Sent', true, function (td, r) { text(td, bytes(r.tx)); }],
   ['rx', 'Received', true, function (td, r) { text(td, bytes(r.rx)); }],

@@ -40,7 +40,7 @@ td{overflow-wrap:anywhere}
 th{background:var(--panel);position:sticky;top:0}
 th button{border:0;background:none;padding:0;font-weight:600}
 th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending] button::after{content:" \\25BC"}
-.num{text-align:right;white-space:nowrap}.nowrap{white-space:nowrap;overflow-wrap:normal}
+.num{text-align:right;white-space:nowrap}.nowrap{white-space:nowrap;overflow-wrap:normal}.wide{min-width:14em}.names{display:block;font-size:.8rem;color:var(--muted)}
 .copy{font-size:.75rem;padding:1px 6px;margin:1px 4px 1px 0}
 .pager{display:flex;gap:10px;align-items:center;margin:6px 0}
 .two{display:grid;grid-template-columns:1fr 1fr;gap:24px}

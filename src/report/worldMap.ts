@@ -40,12 +40,24 @@ function project([longitude, latitude]: Position): [number, number] {
   return [MAP_WIDTH / 2 + x * scale, MAP_HEIGHT / 2 - y * scale];
 }
 
+/**
+ * One ring as path data. A ring that crosses the antimeridian (Russia, Fiji) would draw a line across the whole
+ * map; its longitudes are unwrapped to run on continuously and then clamped to ±180°, which folds the sliver beyond
+ * the edge onto it instead (d3-geo clips there; at 1:110m the difference is a few pixels).
+ */
 function ringPath(ring: Position[]): string {
   let out = '';
   let lastX = NaN;
   let lastY = NaN;
-  for (const position of ring) {
-    const [px, py] = project(position);
+  let previous: number | undefined;
+  let shift = 0;
+  for (const [longitude = 0, latitude = 0] of ring) {
+    if (previous !== undefined) {
+      if (longitude - previous > 180) shift -= 360;
+      else if (previous - longitude > 180) shift += 360;
+    }
+    previous = longitude;
+    const [px, py] = project([Math.max(-180, Math.min(180, longitude + shift)), latitude]);
     const x = Math.round(px * 10) / 10;
     const y = Math.round(py * 10) / 10;
     if (x === lastX && y === lastY) continue;
