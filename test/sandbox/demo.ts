@@ -4,10 +4,14 @@
  * key, through the local Functions runner), follows the capture in the emulator while the app's poller ticks, then
  * shows the notification and the file in Azurite, stops everything and exits 0 (1 if any step did not happen).
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { formatSummaryText } from '../../src/pcap/formatSummaryText.js';
 import type { CaptureNotification } from '../../src/notify/captureNotification.js';
 import { firedMetricAlert } from '../support/alertPayloads.js';
+import { hasChromium, launchBrowser } from '../support/browser.js';
 import { SANDBOX_SUBSCRIPTION_ID, startSandbox, type Sandbox } from './index.js';
 
 const VM_ID = `/subscriptions/${SANDBOX_SUBSCRIPTION_ID}/resourceGroups/shop-rg/providers/Microsoft.Compute/virtualMachines/web-01`;
@@ -33,6 +37,39 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`gave up waiting for ${what} after ${DEADLINE_IN_MS / 1000} s`);
+}
+
+/** Fetches the report the message links, writes it under .sandbox/ and opens it in headless Chromium (when installed). */
+async function showReport(sandbox: Sandbox, notification: CaptureNotification): Promise<void> {
+  const reportUrl = notification.capture.reportUrl;
+  if (!reportUrl) throw new Error('the notification links no report');
+  const reports = BlobServiceClient.fromConnectionString(sandbox.azuriteConnectionString).getContainerClient(
+    'capture-reports',
+  );
+  const name = decodeURIComponent(
+    reportUrl.slice(reportUrl.indexOf('/capture-reports/') + '/capture-reports/'.length),
+  );
+  const html = await reports.getBlobClient(name).downloadToBuffer();
+  const file = path.resolve('.sandbox', 'report.html');
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, html);
+  say(`report linked from the message: capture-reports/${name} (${html.length} bytes), saved as ${file}`);
+  if (!hasChromium()) return;
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForSelector('html[data-ready=true]');
+    const rows = await page.locator('#conversations-table tbody tr').count();
+    say(
+      `opened in headless Chromium: "${await page.title()}", ${rows} conversation rows on the first page, ` +
+        `${requests.length - 1} requests beyond the page itself`,
+    );
+  } finally {
+    await browser.close();
+  }
 }
 
 async function run(sandbox: Sandbox): Promise<void> {
@@ -105,6 +142,8 @@ async function run(sandbox: Sandbox): Promise<void> {
   say(
     `file in Azurite: network-watcher-logs/${decodeURIComponent(blobPath)} (${properties.contentLength ?? 0} bytes)`,
   );
+
+  await showReport(sandbox, notification);
 
   await waitFor('the capture resource to be cleaned up', () =>
     sandbox.emulator.captures().some((c) => c.name === answer.captureName) ? undefined : true,
