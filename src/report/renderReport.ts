@@ -150,7 +150,9 @@ function swatch(css: string): string {
 function settingsList(capture: ReportCapture): string {
   const entries = Object.entries(capture.settings ?? {});
   if (entries.length === 0) return '<li>Capture settings: not known to this report (made from a file).</li>';
-  return entries.map(([k, v]) => `<li>${escapeHtml(k)}: <code>${escapeHtml(String(v))}</code></li>`).join('');
+  return `<li>Capture settings: ${entries
+    .map(([k, v]) => `${escapeHtml(k)} <code>${escapeHtml(String(v))}</code>`)
+    .join(', ')}</li>`;
 }
 
 /**

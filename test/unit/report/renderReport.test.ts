@@ -105,7 +105,7 @@ describe('renderReport', () => {
       'StorageFailed',
       'ab'.repeat(32),
       'ac-vm1.cap (2.0 KiB)',
-      'timeLimitInSeconds: <code>600</code>',
+      'Capture settings: bytesToCapturePerPacket <code>0</code>, timeLimitInSeconds <code>600</code>',
       'IP Geolocation by DB-IP',
       'Made with Natural Earth',
       `alert-capture ${toolVersion()}`,
