@@ -46,6 +46,8 @@ export interface ReportContext {
   /** Epoch milliseconds of the first packet (0 without packets) and of the alert. */
   start: number;
   firedAt?: number;
+  /** Conversations in the whole capture (the summary's `conversationsTotal`, else those listed). */
+  total: number;
   /** Conversations left out of the page (the rest rolled up), when there were too many. */
   omitted?: { conversations: number; packets: number; bytes: number };
 }
@@ -168,6 +170,7 @@ export function buildReportContext(
     countries,
     signals: summary.signals.map((s) => signalConversations(s, embedded)),
     local: localAddress(embedded),
+    total: summary.conversationsTotal ?? summary.conversations.length,
     start: summary.startTime !== undefined ? Date.parse(summary.startTime) : 0,
   };
   const fired = firedAt !== undefined ? Date.parse(firedAt) : NaN;

@@ -14,7 +14,7 @@ import type { ReportCapture, ReportInput } from './types.js';
  * At most this many conversations are embedded (most bytes first); the rest are rolled up into one line. Keeps a
  * 20,000-conversation capture's report within its 1.5 MB budget.
  */
-export const MAX_REPORT_CONVERSATIONS = 3000;
+export const MAX_REPORT_CONVERSATIONS = 2500;
 
 /** Options for {@link renderReport}. */
 export interface RenderReportOptions {
@@ -122,7 +122,9 @@ function signalsList(summary: CaptureSummary, counts: number[][]): string {
     const button =
       n > 0
         ? `<button type="button" data-signal="${i}" aria-pressed="false">Show its ${n} conversation${n === 1 ? '' : 's'}</button>`
-        : '';
+        : (s.conversations?.length ?? 0) > 0
+          ? '<span class="names">Its conversations are not among those listed here.</span>'
+          : '';
     const names = (label: string, list: CountedName[] | undefined): string =>
       list !== undefined && list.length > 0
         ? `<span class="names">${label}: ${list.map((n) => `<span class="mono">${escapeHtml(n.name)}</span> (${escapeHtml(n.count)})`).join(', ')}</span>`

@@ -286,7 +286,8 @@ function render() {
   paintMap(rows);
   paintTimeline();
   var total = rows.reduce(function (n, r) { return n + r.c.bytes; }, 0);
-  $('filter-status').textContent = rows.length + ' of ' + C.length + ' conversations, ' + bytes(total) + ' shown';
+  $('filter-status').textContent = rows.length + ' of ' + C.length + ' listed conversations' +
+    (X.total > C.length ? ' (' + X.total + ' in the capture)' : '') + ', ' + bytes(total) + ' shown';
   Array.prototype.forEach.call(document.querySelectorAll('[data-signal]'), function (b) {
     b.setAttribute('aria-pressed', String(b.getAttribute('data-signal') === F.sig));
   });

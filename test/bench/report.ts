@@ -122,6 +122,32 @@ async function main(): Promise<void> {
     );
   }
 
+  // The summary bench's captures (test/bench/pcap.ts writes them first when the whole bench runs).
+  for (const name of [
+    'mixed-200MB.pcap',
+    'many-1M-packets-600k-conversations.pcap',
+    'syn-flood-1M-sources.pcap',
+  ]) {
+    const bench = join(process.cwd(), '.cache', 'bench', name);
+    if (!existsSync(bench)) {
+      process.stdout.write(`${name}: not in .cache/bench (run npm run bench -- pcap first)\n`);
+      continue;
+    }
+    const size = (await stat(bench)).size;
+    const timeline = new TimelineBuilder();
+    const started = process.hrtime.bigint();
+    const summary = await summarizeStream(createReadStream(bench, { highWaterMark: 1 << 20 }), {
+      onPacket: (p) => timeline.add(p),
+    });
+    const readMs = Number(process.hrtime.bigint() - started) / 1e6;
+    line(
+      `${name} (${(size / 1e6).toFixed(0)} MB)`,
+      summary.conversationsTotal ?? summary.conversations.length,
+      timeRender({ summary, timeline: timeline.finish()!, capture: { fileName: name } }, 3),
+      `  (summary+timeline pass ${(readMs / 1000).toFixed(1)} s)`,
+    );
+  }
+
   for (const n of [20_000, 100_000])
     line(
       `synthetic summary`,

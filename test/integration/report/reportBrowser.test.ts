@@ -222,12 +222,16 @@ describe.skipIf(!ready)('the capture report in Chromium', () => {
     await page.getByRole('button', { name: 'Clear filter' }).click();
     expect(page.url()).not.toContain('#');
     await page.locator('#signals li', { hasText: '[rst-storm' }).getByRole('button').click();
-    await expect(page.locator('#filter-status').textContent()).resolves.toMatch(/^25 of /);
+    await expect(page.locator('#filter-status').textContent()).resolves.toMatch(
+      /^25 of 40 listed conversations, /,
+    );
     for (const r of await table.locator('tbody tr').allTextContents()) expect(r).toContain('1.1.1.1:8443');
     await page.locator('#signals li', { hasText: '[rst-storm' }).getByRole('button').click();
     await page.locator('[data-set-cc="AU"]').click();
     expect(page.url()).toContain('cc=AU');
-    await expect(page.locator('#filter-status').textContent()).resolves.toMatch(/^25 of /);
+    await expect(page.locator('#filter-status').textContent()).resolves.toMatch(
+      /^25 of 40 listed conversations, /,
+    );
 
     // A time range typed in seconds from the first packet.
     await page.getByRole('button', { name: 'Clear filter' }).click();

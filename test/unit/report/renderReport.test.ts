@@ -39,12 +39,22 @@ describe('renderReport', () => {
 
   it('stays within 1.5 MB for 20,000 conversations, listing the largest and rolling up the rest', () => {
     const summary = syntheticSummary(20_000);
+    const last = summary.conversations[19_999]!;
+    summary.signals.push({
+      kind: 'dns-nxdomain',
+      severity: 'info',
+      message: 'a query to a small peer failed',
+      count: 1,
+      conversations: [{ protocol: last.protocol, a: last.a, b: last.b, count: 1 }],
+    });
     const html = renderReport({ summary, capture: { fileName: 'busy.pcap' } }, options);
-    expect(Buffer.byteLength(html)).toBeLessThanOrEqual(1.5 * 1024 * 1024);
+    expect(html).toContain('Its conversations are not among those listed here.');
+    expect(Buffer.byteLength(html)).toBeLessThanOrEqual(1_500_000);
     const inPage = embedded(html, 'capture-summary') as CaptureSummary;
     expect(inPage.conversations).toEqual(summary.conversations.slice(0, MAX_REPORT_CONVERSATIONS));
     const rest = summary.conversations.slice(MAX_REPORT_CONVERSATIONS);
-    const context = embedded(html, 'report-context') as { omitted: unknown };
+    const context = embedded(html, 'report-context') as { omitted: unknown; total: number };
+    expect(context.total).toBe(20_000);
     expect(context.omitted).toEqual({
       conversations: 20_000 - MAX_REPORT_CONVERSATIONS,
       packets: rest.reduce((n, c) => n + c.packets, 0),
