@@ -60,6 +60,20 @@ describe('capture poller: the capture report', () => {
     const etag = (await blob.getProperties()).etag;
     await expect(h.ctx.reports!.ensure((await h.ctx.ledger.get(started.alertId))!)).resolves.toBe(reportUrl);
     expect((await blob.getProperties()).etag).toBe(etag);
+
+    // Two instances racing on a missing report both answer with it; one write wins, the other is not an error.
+    await blob.delete();
+    const record = (await h.ctx.ledger.get(started.alertId))!;
+    await expect(
+      Promise.all([h.ctx.reports!.ensure(record), h.ctx.reports!.ensure(record)]),
+    ).resolves.toEqual([reportUrl, reportUrl]);
+    expect(await downloadReport(reportUrl)).toContain('<!doctype html>');
+
+    // A storage path outside the capture container is never read, written next to, or signed.
+    const foreign = { ...record, storagePath: reportUrl.replace('/capture-reports/', '/other/') };
+    await expect(h.ctx.reports!.ensure(foreign)).resolves.toBeUndefined();
+    await expect(h.ctx.reports!.link(foreign)).resolves.toBeUndefined();
+    await expect(h.ctx.reports!.ensure({ ...record, storagePath: 'not a url' })).resolves.toBeUndefined();
   });
 
   it('adds a short-lived read-only report link with NOTIFY_INCLUDE_SAS_LINK', async () => {

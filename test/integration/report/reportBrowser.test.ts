@@ -240,6 +240,21 @@ describe.skipIf(!ready)('the capture report in Chromium', () => {
     const inRange = await table.locator('tbody tr td:nth-child(9)').allTextContents();
     expect(inRange.length).toBeGreaterThan(0);
     expect(await page.locator('#tl-selection').getAttribute('width')).not.toBe('0');
+
+    // Dragging across the timeline sets the range too.
+    await page.getByRole('button', { name: 'Clear filter' }).click();
+    await page.locator('#timeline').scrollIntoViewIfNeeded();
+    const box = (await page.locator('#timeline').boundingBox())!;
+    const y = box.y + box.height * 0.6;
+    await page.mouse.move(box.x + box.width * 0.5, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.8, y);
+    await page.mouse.up();
+    const hash = new URLSearchParams(new URL(page.url()).hash.slice(1));
+    const [from, to] = [Number(hash.get('from')), Number(hash.get('to'))];
+    expect(from).toBeGreaterThan(0);
+    expect(to).toBeGreaterThan(from);
+    await expect(page.locator('#f-from').inputValue()).resolves.toBe(hash.get('from'));
     await context.close();
   });
 
