@@ -24,11 +24,12 @@ export const H_RETRANSMIT = 6;
 export const H_ZERO_WINDOW = 7;
 
 /** Zeek's RSTOS0 test on the history: a SYN, then a RST, with no SYN-ACK, ACK or FIN from the originator between. */
-const RSTOS0_HISTORY = /^S[^HAFGIQ]*R/;
+const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
 
 /**
  * State of one conversation; a class so the hot path keeps one object shape, reused when its table slot changes
- * hands. Side A (the originator, in Zeek's words) is the sender of the first packet seen.
+ * hands. Side A (the originator, in Zeek's words) is the sender of the first packet seen, or its receiver when
+ * that packet is a SYN-ACK.
  */
 export class Conversation {
   ipVersion = 4;

@@ -143,6 +143,8 @@ export class PacketDecoder {
     d.icmpType = -1;
     d.innerVersion = 0;
     d.payloadBuffer = EMPTY;
+    d.payloadStart = 0;
+    d.payloadEnd = 0;
     const end = start + capturedLength;
     let p: number;
     let etherType: number;

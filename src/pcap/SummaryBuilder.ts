@@ -137,6 +137,8 @@ export interface DnsTally {
   names: Tally;
   /** Servers by failure: `[version, address words, port, rcode]`. */
   servers: Tally;
+  /** Client-server pairs by failure: `[version << 8 | outcome, client, server, client port << 16 | server port]`. */
+  pairs: Tally;
 }
 
 /** Everything {@link buildSignals} reads. */
@@ -278,6 +280,7 @@ export class SummaryBuilder {
     noAnswer: 0,
     names: new Tally(2, TALLY_SIZE),
     servers: new Tally(7, TALLY_SIZE),
+    pairs: new Tally(10, TALLY_SIZE),
   };
   private result: CaptureSummary | undefined;
 
@@ -293,8 +296,8 @@ export class SummaryBuilder {
       this.talkerPackets[slot] = 0;
       this.talkerBytes[slot] = 0;
     });
-    this.dnsPending = new HeavyHitterTable(6, DNS_PENDING_SIZE, (slot) => {
-      if (this.dnsAnswered[slot] === 0) this.noDnsAnswer(this.dnsPendingNames[slot]);
+    this.dnsPending = new HeavyHitterTable(11, DNS_PENDING_SIZE, (slot) => {
+      if (this.dnsAnswered[slot] === 0) this.noDnsAnswer(slot);
       this.dnsPendingNames[slot] = undefined;
     });
   }
@@ -388,7 +391,14 @@ export class SummaryBuilder {
     let conv: Conversation;
     if (slot < 0) {
       slot = this.table.insert(hash);
-      conv = this.open(slot, version, proto, sourceIsLow, src, sourcePort, dst, destinationPort);
+      // Zeek's originator is the side that sent the first packet, unless that packet is a SYN-ACK: then the
+      // originator is its receiver (Zeek's "^" flip).
+      const flipped =
+        proto === 6 && d.tcpCaptured >= 14 && (d.tcpFlags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK);
+      conv = flipped
+        ? this.open(slot, version, proto, !sourceIsLow, dst, destinationPort, src, sourcePort)
+        : this.open(slot, version, proto, sourceIsLow, src, sourcePort, dst, destinationPort);
+      if (flipped) conv.history = '^';
       this.opened++;
       this.distinct.add(hash);
       if (this.evictedFilter?.mayHave(hash) === true) conv.exact = false;
@@ -431,7 +441,7 @@ export class SummaryBuilder {
     const kept: Conversation[] = [...this.convs.slice(0, this.table.size), ...this.retired];
     for (const c of kept) this.settle(c);
     for (let slot = 0; slot < this.dnsPending.size; slot++) {
-      if (this.dnsAnswered[slot] === 0) this.noDnsAnswer(this.dnsPendingNames[slot]);
+      if (this.dnsAnswered[slot] === 0) this.noDnsAnswer(slot);
     }
     kept.sort((x, y) => y.bytes - x.bytes || y.packets - x.packets || x.firstTime - y.firstTime);
     const listed = kept.length > this.listLimit ? kept.slice(0, this.listLimit) : kept;
@@ -833,11 +843,15 @@ export class SummaryBuilder {
     if (!readDnsMessage(b, start, end, m)) return;
     const client = m.isResponse ? dst : src;
     const clientPort = m.isResponse ? destinationPort : sourcePort;
+    const server = m.isResponse ? src : dst;
+    const serverPort = m.isResponse ? sourcePort : destinationPort;
     const pending = this.dnsPending;
+    // [version, client, server, client port and query id, server port]: the pair's 5-tuple plus the id.
     const k = pending.key;
-    k[0] = version;
-    k.set(client, 1);
-    k[5] = ((clientPort << 16) | m.id) >>> 0;
+    addressKey(k, version, client);
+    for (let i = 0; i < 4; i++) k[5 + i] = server[i]!;
+    k[9] = ((clientPort << 16) | m.id) >>> 0;
+    k[10] = serverPort;
     const hash = pending.hashKey();
     let slot = pending.find(hash);
     if (!m.isResponse) {
@@ -862,11 +876,23 @@ export class SummaryBuilder {
     endpointKey(this.dns.servers.key, version, src, sourcePort);
     this.dns.servers.key[6] = m.rcode;
     this.dns.servers.add();
+    this.dnsPair(m.rcode, k);
   }
 
-  private noDnsAnswer(name: string | undefined): void {
+  /** A query in `slot` of the pending table got no response. */
+  private noDnsAnswer(slot: number): void {
     this.dns.noAnswer++;
-    this.dnsName(255, name);
+    this.dnsName(255, this.dnsPendingNames[slot]);
+    this.dnsPair(255, this.dnsPending.keys.subarray(slot * 11, slot * 11 + 11));
+  }
+
+  /** Tallies a failure by client-server pair: `[version << 8 | outcome, client, server, ports]`. */
+  private dnsPair(outcome: number, pendingKey: Uint32Array): void {
+    const k = this.dns.pairs.key;
+    k[0] = (pendingKey[0]! << 8) | outcome;
+    for (let i = 1; i < 9; i++) k[i] = pendingKey[i]!;
+    k[9] = ((pendingKey[9]! & 0xffff0000) | pendingKey[10]!) >>> 0;
+    this.dns.pairs.add();
   }
 
   private dnsName(outcome: number, name: string | undefined): void {

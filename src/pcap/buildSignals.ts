@@ -262,7 +262,14 @@ export function buildSignals(s: SignalInputs): Signal[] {
         `${plural(count, 'DNS query', 'DNS queries')} ${words}` +
         (targets.length > 0 ? `, e.g. ${examples(targets)}` : ''),
       count,
-      conversations: [],
+      conversations: dns.pairs
+        .entries(LISTED, (k) => (k[0]! & 255) === outcome)
+        .map(({ key: k, count: n }) => ({
+          protocol: 'udp',
+          a: formatEndpointWords(k[0]! >>> 8, k.subarray(1, 5), k[9]! >>> 16, true),
+          b: formatEndpointWords(k[0]! >>> 8, k.subarray(5, 9), k[9]! & 0xffff, true),
+          count: n,
+        })),
       ...(kind !== 'dns-no-answer'
         ? { sources: dns.servers.top(LISTED, endpointName, (k) => k[6] === outcome) }
         : {}),

@@ -91,7 +91,10 @@ export type ConnState =
 export interface ConversationStat {
   /** Lower case: `tcp`, `udp`, `icmp`, `icmpv6`, ... */
   protocol: string;
-  /** Endpoint `ip:port` (IPv6 as `[ip]:port`; no port for ICMP): the side seen first (Zeek's originator). */
+  /**
+   * Endpoint `ip:port` (IPv6 as `[ip]:port`; no port for ICMP): Zeek's originator, the side seen first (or, when
+   * the first packet is a SYN-ACK, the side it was sent to).
+   */
   a: string;
   /** The other endpoint, written like `a`. */
   b: string;
@@ -124,7 +127,7 @@ export interface TcpDetails {
   rst: number;
   /**
    * Zeek-style history: each event once per side, in the order first seen; upper case from `a` (originator),
-   * lower case from `b`. `S` SYN, `H` SYN-ACK, `A` pure ACK, `D` data, `F` FIN, `R` RST, `T` retransmitted
+   * lower case from `b`; a leading `^` when the originator was flipped (first packet a SYN-ACK). `S` SYN, `H` SYN-ACK, `A` pure ACK, `D` data, `F` FIN, `R` RST, `T` retransmitted
    * segment, `W` zero window.
    */
   history?: string;

@@ -199,6 +199,25 @@ describe.runIf(problem === undefined)(
       ]);
       expect(names('3')).toContain('<b>x y.example');
       expect(nx.sources).toEqual([{ name: `${LAB.server}:53`, count: names('3').length }]);
+      // The client-server pair each failure concerns, as the UDP conversation names it.
+      const pair = summary.conversations.find((c) => c.protocol === 'udp' && c.b === `${LAB.server}:53`)!;
+      for (const kind of ['dns-nxdomain', 'dns-servfail', 'dns-no-answer'] as const) {
+        expect(signal(summary, kind)!.conversations).toEqual([
+          { protocol: 'udp', a: pair.a, b: pair.b, count: signal(summary, kind)!.count },
+        ]);
+      }
+    });
+
+    it('agrees with tshark’s expert info (-z expert) on retransmissions and zero windows', async () => {
+      const { stdout } = await run('tshark', ['-r', file, '-n', '-q', '-z', 'expert']);
+      const frequency = (summaryText: string): number => {
+        const line = stdout.split('\n').find((l) => l.trimEnd().endsWith(summaryText));
+        return line === undefined ? 0 : Number(/^\s*(\d+)/.exec(line)![1]);
+      };
+      expect(signal(summary, 'retransmissions')!.count).toBe(
+        frequency('This frame is a (suspected) retransmission'),
+      );
+      expect(signal(summary, 'zero-window')!.count).toBe(frequency('TCP Zero Window segment'));
     });
 
     it('keeps every packet in totals and conversations as tshark counts frames', async () => {
