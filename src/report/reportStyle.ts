@@ -64,6 +64,8 @@ footer{color:var(--muted);font-size:.8rem;margin-top:32px;padding-bottom:24px}
 .filters,.pager,.copy,nav.toc,noscript{display:none!important}
 body{font-size:11px;color:#000;background:#fff}
 th{position:static}
+.tablewrap{overflow:visible}table{font-size:9px}.wide{min-width:0}
+.signals button{display:none!important}
 section{break-inside:avoid-page}
 table{break-inside:auto}tr{break-inside:avoid}
 a::after{content:" (" attr(href) ")"}
