@@ -241,6 +241,16 @@ module appRbac 'modules/appRbac.bicep' = {
   }
 }
 
+// The capture reports' container in the capture account, writable by the app and by nothing else it holds.
+module reportStorage 'modules/reportStorage.bicep' = {
+  name: 'reportStorage'
+  scope: rg
+  params: {
+    principalId: functionApp.outputs.principalId
+    captureStorageAccountName: captureStorage.outputs.name
+  }
+}
+
 module operatorOnSubscriptions 'modules/operatorSubscriptionAssignment.bicep' = [
   for s in monitoredSubscriptionScopes: {
     name: 'captureOperator-${uniqueString(s, resourceToken)}'

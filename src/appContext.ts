@@ -2,6 +2,7 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { NetworkWatcherGateway } from './azure/networkWatcherGateway.js';
 import type { PollDeps } from './captures/pollCaptures.js';
 import { CaptureFiles } from './captures/CaptureFiles.js';
+import { CaptureReports } from './report/CaptureReports.js';
 import { configWarnings, loadConfig } from './config.js';
 import { CaptureLedger } from './ledger/CaptureLedger.js';
 import { redactingLogger, type Logger } from './logger.js';
@@ -52,8 +53,9 @@ export function createAppContext(
     }),
     logger,
     now: options.now,
-    // Storage checks a link's expiry against real time: the files keep the wall clock, never a test's offset.
+    // Storage checks a link's expiry against real time: the files and reports keep the wall clock, never a test's offset.
     files: new CaptureFiles(config, credential),
+    reports: new CaptureReports(config, credential),
     verifier: config.secureWebhook
       ? new EntraTokenVerifier(config.secureWebhook, { now: options.now })
       : undefined,

@@ -81,8 +81,9 @@ export async function notifyRecord(record: CaptureRecord, work: RecordWork): Pro
           return undefined;
         })
       : undefined;
+  const reportLinks = await linkReport(current, work);
   const done = new Set((current.notifiedTargets ?? '').split(',').filter(Boolean) as NotifyTargetKind[]);
-  const result = await deliverNotification(toNotification(current, { link }), config.notify, {
+  const result = await deliverNotification(toNotification(current, { link, ...reportLinks }), config.notify, {
     skip: done,
     logger: deps.logger,
   });
@@ -119,8 +120,33 @@ export async function notifyRecord(record: CaptureRecord, work: RecordWork): Pro
   });
 }
 
+/**
+ * The finished capture's report, made and stored on the first attempt and found on later ones, with a fresh
+ * short-lived link when `NOTIFY_INCLUDE_SAS_LINK` is on. A report that cannot be made never holds the message up.
+ */
+async function linkReport(
+  record: CaptureRecord,
+  { deps }: RecordWork,
+): Promise<{ reportUrl?: string; reportLink?: string }> {
+  const reports = deps.reports;
+  if (record.state !== 'finished' || !reports) return {};
+  const warn = (what: string) => (e: unknown) => {
+    deps.logger.warn(`${what} for ${record.captureName ?? ''}: ${errorMessage(e)}`);
+    return undefined;
+  };
+  const reportUrl = await reports.ensure(record).catch(warn('no report'));
+  if (reportUrl === undefined) return {};
+  const reportLink = deps.config.notify.includeSasLink
+    ? await reports.link(record).catch(warn('no report link'))
+    : undefined;
+  return { reportUrl, ...(reportLink !== undefined ? { reportLink } : {}) };
+}
+
 /** The message for a record. */
-export function toNotification(record: CaptureRecord, extras: { link?: string } = {}): CaptureNotification {
+export function toNotification(
+  record: CaptureRecord,
+  extras: { link?: string; reportUrl?: string; reportLink?: string } = {},
+): CaptureNotification {
   const failed = record.state === 'failed' || record.captureStatus === 'Error';
   let summary: CaptureSummary | undefined;
   if (record.summaryJson) {
@@ -151,6 +177,8 @@ export function toNotification(record: CaptureRecord, extras: { link?: string } 
       storagePath: record.storagePath,
       ...(summary?.fileBytes !== undefined ? { sizeBytes: summary.fileBytes } : {}),
       ...(extras.link ? { link: extras.link } : {}),
+      ...(extras.reportUrl ? { reportUrl: extras.reportUrl } : {}),
+      ...(extras.reportLink ? { reportLink: extras.reportLink } : {}),
     },
     alert: {
       id: record.alertId,

@@ -1,10 +1,13 @@
 import type { CaptureFiles } from './CaptureFiles.js';
 import type { CaptureDeps } from './startCapture.js';
+import type { CaptureReports } from '../report/CaptureReports.js';
 
 /** What the poller needs besides the orchestration's deps. */
 export interface PollDeps extends CaptureDeps {
   /** The capture files in storage (summary, download link); absent, messages go without them. */
   files?: Pick<CaptureFiles, 'summarize' | 'link'>;
+  /** The capture reports in storage (made once, linked from every message); absent, messages go without them. */
+  reports?: Pick<CaptureReports, 'ensure' | 'link'>;
 }
 
 /** What one tick did, for logs and tests. */

@@ -5,6 +5,7 @@ import { errorMessage } from '../errors.js';
 import { formatSummaryText } from '../pcap/formatSummaryText.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
 import { DEFAULT_CONVERSATION_TABLE_SIZE } from '../pcap/SummaryBuilder.js';
+import { runReport } from './runReport.js';
 
 /** The streams the command uses; tests pass their own. */
 export interface CliIo {
@@ -26,6 +27,7 @@ export const EXIT_NOT_A_CAPTURE = 4;
 
 /** Usage text printed on a usage error or `--help`. */
 export const USAGE = `Usage: alert-capture summarize <file|-> [--json] [--all-conversations]
+       alert-capture report <file|-> [-o report.html]   (see alert-capture report --help)
 
 Summarizes a pcap or pcapng capture: totals, protocol mix, top conversations with their connection state,
 top talkers and signals (SYN floods, refused connections, resets, retransmissions, zero windows, ICMP
@@ -55,6 +57,7 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
  * Never throws and never calls `process.exit`, so tests can call it directly.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv[0] === 'report') return runReport(argv.slice(1), io);
   const positional: string[] = [];
   let json = false;
   let allConversations = false;

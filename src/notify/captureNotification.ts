@@ -41,10 +41,14 @@ export interface CaptureNotification {
     /** Size of the capture file in bytes. */
     sizeBytes?: number;
     /**
-     * Optional short-lived, read-only SAS link to the file, made on purpose for this message. The only field
-     * allowed to carry a query string; shown as a download action, never logged.
+     * Optional short-lived, read-only SAS link to the file, made on purpose for this message. With `reportLink`
+     * the only fields allowed to carry a query string; shown as a download action, never logged.
      */
     link?: string;
+    /** URL of the capture's HTML report in the `capture-reports` container. Messages carry it without a query string. */
+    reportUrl?: string;
+    /** Optional short-lived, read-only SAS link to the report, made like `link` (with `NOTIFY_INCLUDE_SAS_LINK`). */
+    reportLink?: string;
   };
   alert: {
     /** Azure Monitor alert id. */
@@ -75,6 +79,7 @@ export function captureIdempotencyKey(alertId: string, captureName: string): str
 export function toWebhookPayload(n: CaptureNotification): CaptureNotification {
   const capture: CaptureNotification['capture'] = { ...n.capture, errors: n.capture.errors.map(redact) };
   if (capture.storagePath !== undefined) capture.storagePath = stripQuery(capture.storagePath);
+  if (capture.reportUrl !== undefined) capture.reportUrl = stripQuery(capture.reportUrl);
   const out: CaptureNotification = { ...n, capture };
   if (n.reason !== undefined) out.reason = redact(n.reason);
   if (n.summary !== undefined) {

@@ -116,6 +116,8 @@ export interface CaptureDescription {
   storageUrl?: string;
   /** The explicit short-lived link, only when it is an http(s) URL. */
   link?: string;
+  /** The capture's report to open: its short-lived link when one was made, else its URL without query; http(s) only. */
+  report?: string;
   traffic?: {
     /** "12,345 packets, 4.50 MB over 1 min 0 s". */
     totals: string;
@@ -197,6 +199,9 @@ export function describeCapture(n: CaptureNotification): CaptureDescription {
     if (isHttpUrl(storagePath)) d.storageUrl = storagePath;
   }
   if (n.capture.link !== undefined && isHttpUrl(n.capture.link)) d.link = n.capture.link;
+  if (n.capture.reportLink !== undefined && isHttpUrl(n.capture.reportLink)) d.report = n.capture.reportLink;
+  else if (n.capture.reportUrl !== undefined && isHttpUrl(n.capture.reportUrl))
+    d.report = stripQuery(n.capture.reportUrl);
 
   const s = n.summary;
   if (s) {

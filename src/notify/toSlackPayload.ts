@@ -33,15 +33,15 @@ export type SlackBlock =
   | { type: 'section'; text?: SlackText; fields?: SlackText[] }
   | { type: 'context'; elements: SlackText[] }
   | { type: 'divider' }
-  | {
-      type: 'actions';
-      elements: Array<{
-        type: 'button';
-        text: SlackText & { type: 'plain_text' };
-        url: string;
-        action_id: string;
-      }>;
-    };
+  | { type: 'actions'; elements: SlackButton[] };
+
+/** A link button. */
+export interface SlackButton {
+  type: 'button';
+  text: SlackText & { type: 'plain_text' };
+  url: string;
+  action_id: string;
+}
 
 /** The body posted to a Slack incoming webhook: `text` is the notification/accessibility fallback. */
 export interface SlackPayload {
@@ -126,19 +126,25 @@ export function toSlackPayload(n: CaptureNotification): SlackPayload {
     where.push(`*Capture errors*\n${d.errors.map((e) => `• ${escapeSlack(e)}`).join('\n')}`);
   blocks.push(mrkdwnSection(where.join('\n')));
 
-  if (d.link !== undefined && d.link.length <= SLACK_LIMITS.buttonUrl) {
-    blocks.push({
-      type: 'actions',
-      elements: [
-        {
-          type: 'button',
-          text: { type: 'plain_text', text: 'Download capture (short-lived link)' },
-          url: d.link,
-          action_id: 'download-capture',
-        },
-      ],
+  const report = d.report;
+  const buttons: SlackButton[] = [];
+  if (report !== undefined && report.length <= SLACK_LIMITS.buttonUrl) {
+    buttons.push({
+      type: 'button',
+      text: { type: 'plain_text', text: 'Open report' },
+      url: report,
+      action_id: 'open-report',
     });
   }
+  if (d.link !== undefined && d.link.length <= SLACK_LIMITS.buttonUrl) {
+    buttons.push({
+      type: 'button',
+      text: { type: 'plain_text', text: 'Download capture (short-lived link)' },
+      url: d.link,
+      action_id: 'download-capture',
+    });
+  }
+  if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
 
   const t = d.traffic;
   if (t) {

@@ -223,9 +223,13 @@ function render(d: CaptureDescription, caps: TextCaps): TeamsPayload {
     // Teams-only hint: the conversations table needs the full message width.
     msteams: { width: 'Full' },
   };
+  const report = d.report;
+  const actions: OpenUrlAction[] = [];
+  if (report !== undefined) actions.push({ type: 'Action.OpenUrl', title: 'Open report', url: report });
   if (d.link !== undefined) {
-    card.actions = [{ type: 'Action.OpenUrl', title: 'Download capture (short-lived link)', url: d.link }];
+    actions.push({ type: 'Action.OpenUrl', title: 'Download capture (short-lived link)', url: d.link });
   }
+  if (actions.length > 0) card.actions = actions;
   const payload: TeamsPayload = {
     type: 'message',
     attachments: [

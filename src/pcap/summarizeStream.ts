@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.js';
 import { CaptureFormatError } from './CaptureFormatError.js';
-import { CaptureReader } from './CaptureReader.js';
+import { CaptureReader, type PacketHandler } from './CaptureReader.js';
 import { SummaryBuilder, type SummaryBuilderOptions } from './SummaryBuilder.js';
 import type { CaptureSummary } from './types.js';
 
@@ -15,6 +15,8 @@ export interface SummarizeOptions extends SummaryBuilderOptions {
   abortSignal?: AbortSignal;
   /** Clock in milliseconds, for tests; defaults to `Date.now`. */
   now?: () => number;
+  /** Also called with every packet record, e.g. by a `TimelineBuilder` for the report. */
+  onPacket?: PacketHandler;
 }
 
 /** A source of capture bytes: a Node readable stream (file, blob download, stdin) or any async iterable of chunks. */
@@ -33,7 +35,15 @@ class Summarizer {
     this.options = options;
     this.builder = new SummaryBuilder(options);
     const builder = this.builder;
-    this.reader = new CaptureReader((packet) => builder.add(packet));
+    const onPacket = options.onPacket;
+    this.reader = new CaptureReader(
+      onPacket === undefined
+        ? (packet) => builder.add(packet)
+        : (packet) => {
+            builder.add(packet);
+            onPacket(packet);
+          },
+    );
     this.now = options.now ?? Date.now;
     this.deadline =
       options.timeLimitInMs !== undefined ? this.now() + Math.max(0, options.timeLimitInMs) : Infinity;

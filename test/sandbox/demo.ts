@@ -6,12 +6,16 @@
  * did not happen). It never depends on catching a passing state: the record's final state and the received
  * notification stay once they exist.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { EffectiveCaptureSettings } from '../../src/captures/captureParameters.js';
 import { CaptureLedger, type CaptureRecord, type CaptureState } from '../../src/ledger/index.js';
 import type { CaptureNotification } from '../../src/notify/captureNotification.js';
 import { formatSummaryText } from '../../src/pcap/formatSummaryText.js';
 import { firedMetricAlert } from '../support/alertPayloads.js';
+import { hasChromium, launchBrowser } from '../support/browser.js';
 import { SANDBOX_SUBSCRIPTION_ID, startSandbox, type Sandbox } from './index.js';
 
 const VM_ID = `/subscriptions/${SANDBOX_SUBSCRIPTION_ID}/resourceGroups/shop-rg/providers/Microsoft.Compute/virtualMachines/web-01`;
@@ -47,6 +51,39 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Pr
 
 /** Ledger states after which the poller does nothing more with a record. */
 const FINAL_STATES: ReadonlySet<CaptureState> = new Set(['notified', 'failed', 'notifyFailed']);
+
+/** Fetches the report the message links, writes it under .sandbox/ and opens it in headless Chromium (when installed). */
+async function showReport(sandbox: Sandbox, notification: CaptureNotification): Promise<void> {
+  const reportUrl = notification.capture.reportUrl;
+  if (!reportUrl) throw new Error('the notification links no report');
+  const reports = BlobServiceClient.fromConnectionString(sandbox.azuriteConnectionString).getContainerClient(
+    'capture-reports',
+  );
+  const name = decodeURIComponent(
+    reportUrl.slice(reportUrl.indexOf('/capture-reports/') + '/capture-reports/'.length),
+  );
+  const html = await reports.getBlobClient(name).downloadToBuffer();
+  const file = path.resolve('.sandbox', 'report.html');
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, html);
+  say(`report linked from the message: capture-reports/${name} (${html.length} bytes), saved as ${file}`);
+  if (!hasChromium()) return;
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForSelector('html[data-ready=true]');
+    const rows = await page.locator('#conversations-table tbody tr').count();
+    say(
+      `opened in headless Chromium: "${await page.title()}", ${rows} conversation rows on the first page, ` +
+        `${requests.length - 1} requests beyond the page itself`,
+    );
+  } finally {
+    await browser.close();
+  }
+}
 
 async function run(sandbox: Sandbox): Promise<void> {
   say(
@@ -138,6 +175,9 @@ async function run(sandbox: Sandbox): Promise<void> {
   say(
     `file in Azurite: network-watcher-logs/${decodeURIComponent(blobPath)} (${properties.contentLength ?? 0} bytes)`,
   );
+
+  await showReport(sandbox, notification);
+
   // `notified` is set only once the capture resource is deleted (the file stays).
   say(
     'capture resource deleted by the poller after notifying (the file stays): the VM is ready for the next alert',

@@ -24,6 +24,7 @@ const BUILT_IN_ROLES: Record<string, string> = {
   '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
   '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1': 'Storage Blob Data Reader',
+  'ba92f5b4-2d11-453d-a403-e96b0029c9fe': 'Storage Blob Data Contributor',
 };
 
 const AUTO_INSTALL_ACTION = 'Microsoft.Compute/virtualMachines/extensions/write';

@@ -1,0 +1,191 @@
+import type { TokenCredential } from '@azure/core-auth';
+import {
+  BlobClient,
+  BlobSASPermissions,
+  BlobServiceClient,
+  generateBlobSASQueryParameters,
+  RestError,
+  SASProtocol,
+} from '@azure/storage-blob';
+import type { Config } from '../config.js';
+import type { CaptureRecord } from '../ledger/captureRecord.js';
+import { makeReport } from './makeReport.js';
+import type { ReportCapture } from './types.js';
+
+/** The container the reports are written to, in the capture storage account, next to Network Watcher's. */
+export const REPORT_CONTAINER = 'capture-reports';
+/** Where Network Watcher writes capture files (as in `src/captures/CaptureFiles.ts`). */
+const CAPTURE_CONTAINER = 'network-watcher-logs';
+/** How long a notified report link stays valid: the same night shift as the capture's. */
+export const REPORT_LINK_TTL_SECONDS = 8 * 3600;
+
+/** Options for {@link CaptureReports}. */
+export interface CaptureReportsOptions {
+  /** Clock in ms, for tests. */
+  now?: () => number;
+}
+
+/** The report's capture metadata from a ledger record. */
+export function reportCaptureOf(record: CaptureRecord, fileName: string): ReportCapture {
+  const settings: Record<string, string | number | boolean> = {};
+  try {
+    const parsed = JSON.parse(record.settingsJson ?? '{}') as unknown;
+    if (parsed !== null && typeof parsed === 'object') {
+      for (const [k, v] of Object.entries(parsed)) {
+        settings[k] =
+          typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : JSON.stringify(v);
+      }
+    }
+  } catch {
+    // A cut settingsJson (see CaptureRecord) no longer parses: the report goes without settings.
+  }
+  const target =
+    record.targetKind === 'vmssInstance' && record.instanceId !== undefined
+      ? `${record.target}/virtualMachines/${record.instanceId}`
+      : record.target;
+  const capture: ReportCapture = {
+    fileName,
+    target,
+    alert: { rule: record.ruleName, firedAt: record.firedAt, id: record.alertId },
+    errors: record.captureErrors ?? [],
+    settings,
+  };
+  if (record.severity) capture.alert!.severity = record.severity;
+  for (const key of ['captureName', 'region', 'stopReason', 'startedAt', 'endedAt'] as const) {
+    const value = record[key];
+    if (value !== undefined) capture[key] = value;
+  }
+  if (record.captureStatus !== undefined) capture.status = record.captureStatus;
+  return capture;
+}
+
+/**
+ * The capture reports in storage: for a finished capture, its report is made from the file (one streamed read,
+ * memory bounded as for the summary) and written once to {@link REPORT_CONTAINER} under the capture's own name with
+ * `.html`; later calls find it there. In Azure the identity writes with Storage Blob Data Contributor scoped to
+ * that container only, and signs read links with a user-delegation key; locally a connection string reaches
+ * Azurite.
+ */
+export class CaptureReports {
+  private readonly service: BlobServiceClient | undefined;
+  private readonly now: () => number;
+  private readonly accountName: string;
+  private containerReady: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly credential: TokenCredential,
+    options: CaptureReportsOptions = {},
+  ) {
+    this.service = config.captureStorageConnectionString
+      ? BlobServiceClient.fromConnectionString(config.captureStorageConnectionString)
+      : undefined;
+    this.now = options.now ?? Date.now;
+    this.accountName = (config.captureStorageAccountId.split('/').pop() ?? '').toLowerCase();
+  }
+
+  /**
+   * The URL (no query string) of the capture's report, making and writing it first if it is not there yet;
+   * undefined when the record names no capture file in the capture account.
+   */
+  async ensure(record: CaptureRecord): Promise<string | undefined> {
+    const blobs = record.storagePath ? this.blobs(record.storagePath) : undefined;
+    if (!blobs) return undefined;
+    const { capture, report } = blobs;
+    if (await report.exists()) return report.url;
+    const timeLimitInMs = this.config.summaryTimeLimitSeconds * 1000;
+    const download = await capture.download(0, undefined, {
+      abortSignal: AbortSignal.timeout(timeLimitInMs + 5000),
+    });
+    if (!download.readableStreamBody) return undefined;
+    const { html } = await makeReport(
+      download.readableStreamBody,
+      {
+        ...reportCaptureOf(record, capture.name.split('/').pop() ?? capture.name),
+        ...(download.contentLength !== undefined ? { fileBytes: download.contentLength } : {}),
+      },
+      { timeLimitInMs },
+    );
+    if (this.service) {
+      // Only Azurite needs the container made here; in Azure it comes with the deployment (infra/).
+      this.containerReady ??= this.service.getContainerClient(REPORT_CONTAINER).createIfNotExists();
+      await this.containerReady;
+    }
+    try {
+      await report.getBlockBlobClient().upload(html, Buffer.byteLength(html), {
+        blobHTTPHeaders: {
+          blobContentType: 'text/html; charset=utf-8',
+          blobCacheControl: 'private, max-age=3600',
+        },
+        // Written once: another instance that got there first wrote the same capture's report.
+        conditions: { ifNoneMatch: '*' },
+        abortSignal: AbortSignal.timeout(30_000),
+      });
+    } catch (e) {
+      if (!(e instanceof RestError && (e.statusCode === 409 || e.statusCode === 412))) throw e;
+    }
+    return report.url;
+  }
+
+  /** A read-only link to the report valid for {@link REPORT_LINK_TTL_SECONDS}; for messages only, never logs. */
+  async link(record: CaptureRecord): Promise<string | undefined> {
+    const report = record.storagePath ? this.blobs(record.storagePath)?.report : undefined;
+    if (!report) return undefined;
+    const startsOn = new Date(this.now() - 5 * 60_000); // clock skew between us and storage
+    const expiresOn = new Date(this.now() + REPORT_LINK_TTL_SECONDS * 1000);
+    const permissions = BlobSASPermissions.parse('r');
+    if (this.service) return report.generateSasUrl({ permissions, startsOn, expiresOn });
+    const service = new BlobServiceClient(new URL(report.url).origin, this.credential);
+    const key = await service.getUserDelegationKey(startsOn, expiresOn);
+    const sas = generateBlobSASQueryParameters(
+      {
+        containerName: REPORT_CONTAINER,
+        blobName: report.name,
+        permissions,
+        startsOn,
+        expiresOn,
+        protocol: SASProtocol.Https,
+      },
+      key,
+      report.accountName,
+    );
+    return `${report.url}?${sas.toString()}`;
+  }
+
+  /**
+   * The capture blob of a storage path and its report's blob, only inside the configured capture account's
+   * `network-watcher-logs` container (the path comes from ARM; our token goes nowhere else).
+   */
+  private blobs(storagePath: string): { capture: BlobClient; report: BlobClient } | undefined {
+    let url: URL;
+    try {
+      url = new URL(storagePath);
+    } catch {
+      return undefined;
+    }
+    const path = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (this.service) {
+      if (path[0] === this.service.accountName) path.shift();
+    } else if (
+      url.protocol !== 'https:' ||
+      !url.hostname.toLowerCase().startsWith(`${this.accountName}.blob.`)
+    ) {
+      return undefined;
+    }
+    const [container, ...name] = path;
+    if (container !== CAPTURE_CONTAINER || name.length === 0 || name.includes('..')) return undefined;
+    const captureName = name.join('/');
+    const reportName = `${captureName.replace(/\.[^./]*$/, '')}.html`;
+    if (this.service) {
+      return {
+        capture: this.service.getContainerClient(container).getBlobClient(captureName),
+        report: this.service.getContainerClient(REPORT_CONTAINER).getBlobClient(reportName),
+      };
+    }
+    const encode = (n: string): string => n.split('/').map(encodeURIComponent).join('/');
+    return {
+      capture: new BlobClient(`${url.origin}/${container}/${encode(captureName)}`, this.credential),
+      report: new BlobClient(`${url.origin}/${REPORT_CONTAINER}/${encode(reportName)}`, this.credential),
+    };
+  }
+}
