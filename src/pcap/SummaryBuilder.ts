@@ -292,6 +292,8 @@ export class SummaryBuilder {
     pairs: new Tally(10, TALLY_SIZE),
   };
   private result: CaptureSummary | undefined;
+  /** The current packet's time in seconds, for the TCP bookkeeping. */
+  private packetTime = 0.5;
 
   constructor(options: SummaryBuilderOptions = {}) {
     const size = options.conversationTableSize ?? DEFAULT_CONVERSATION_TABLE_SIZE;
@@ -428,17 +430,8 @@ export class SummaryBuilder {
             fromA = true;
           }
         }
-        this.tcpPacket(
-          conv,
-          fromA,
-          flags,
-          d.tcpSeq,
-          d.tcpAck,
-          d.tcpWindow,
-          captured,
-          d.tcpPayloadLength,
-          time,
-        );
+        this.packetTime = time;
+        this.tcpPacket(conv, fromA, d);
       }
     }
     this.count(conv, fromA, length, seconds, nanoseconds, time);
@@ -647,17 +640,16 @@ export class SummaryBuilder {
    * (for stream splitting), retransmissions and zero windows by Wireshark's rules (packet-tcp.c,
    * `tcp_analyze_sequence_number`), and the handshake time.
    */
-  private tcpPacket(
-    conv: Conversation,
-    fromA: boolean,
-    flags: number,
-    seq: number,
-    ack: number,
-    window: number,
-    captured: number,
-    payloadLength: number,
-    time: number,
-  ): void {
+  private tcpPacket(conv: Conversation, fromA: boolean, d: DecodedPacket): void {
+    // Sequence numbers and the time are read from fields, not passed: doubles passed to a call that is not
+    // inlined are boxed, one allocation each per packet.
+    const flags = d.tcpFlags;
+    const seq = d.tcpSeq;
+    const ack = d.tcpAck;
+    const window = d.tcpWindow;
+    const captured = d.tcpCaptured;
+    const payloadLength = d.tcpPayloadLength;
+    const time = this.packetTime;
     const syn = (flags & TCP_SYN) !== 0;
     const fin = (flags & TCP_FIN) !== 0;
     const rst = (flags & TCP_RST) !== 0;
