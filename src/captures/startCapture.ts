@@ -11,7 +11,6 @@ import { packetCaptureParameters, type EffectiveCaptureSettings } from './captur
 import { targetKeyOf, targetOfRecord, targetResourceId, type CaptureTarget } from './captureTarget.js';
 import { countForeignRunning } from './countForeignRunning.js';
 
-
 /** What the orchestration needs, built once per function instance. */
 export interface CaptureDeps {
   config: Config;

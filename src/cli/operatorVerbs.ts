@@ -1,0 +1,68 @@
+import { errorMessage } from '../errors.js';
+import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
+import { describeArmError } from '../azure/armErrors.js';
+import { CliError, EXIT } from './exitCodes.js';
+import { loadCliSettings } from './loadCliSettings.js';
+import { write } from './output.js';
+import { createVerbContext, type CliStreams, type RunCliOptions, type VerbContext } from './verbContext.js';
+import { runStart } from './verbs/start.js';
+import { runWait } from './verbs/wait.js';
+
+type Verb = (args: readonly string[], ctx: VerbContext) => Promise<number>;
+
+/** The operator verbs, each in its own file under `verbs/`. */
+const VERBS: Record<string, Verb> = {
+  start: runStart,
+  wait: runWait,
+};
+
+/** Usage of the operator verbs (README, "Operator CLI", has an example of each). */
+export const OPERATOR_USAGE = `Operator verbs (settings from the environment and ./local.settings.json Values):
+  alert-capture list [--vm ID] [--state S] [--since 24h] [--all] [--subscription ID] [--json|--ndjson]
+  alert-capture show <captureName|alertId> [--json]
+  alert-capture start --vm ID [--instance N] [--duration S] [--total-bytes B] [--snaplen B]
+                      [--filter SPEC]... [--filters-json JSON] [--wait] [--timeout S] [--json]
+  alert-capture stop <name> [--wait] [--timeout S] [--force] [--json]
+  alert-capture delete <name> [--purge-file] [--force] [--json]
+  alert-capture wait <name|alertId> [--timeout S] [--json]
+  alert-capture download <name|alertId> [-o PATH] [--json]
+  alert-capture doctor --vm ID [--instance N] [--json]
+  SPEC: protocol=TCP,remoteIPAddress=10.0.0.0-10.0.0.255,remotePort=443;8443
+
+Exit codes: 0 done, 1 operation failed, 2 usage or invalid input, 3 not found, 4 refused (not ours without
+--force, still running, outside ALLOWED_SCOPES, budget used up), 5 timed out, 6 capture ended in error.
+`;
+
+/** Whether `verb` is one of the operator verbs. */
+export function isOperatorVerb(verb: string | undefined): boolean {
+  return verb !== undefined && Object.hasOwn(VERBS, verb);
+}
+
+/**
+ * Runs one operator verb and returns its exit code; prints its error on stderr. Never throws: every failure
+ * maps to an exit code (README's table), ARM and storage errors to 1 with their message.
+ */
+export async function runOperatorVerb(
+  verb: string,
+  args: readonly string[],
+  io: CliStreams,
+  options: RunCliOptions = {},
+): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    await write(io.stdout, OPERATOR_USAGE);
+    return EXIT.ok;
+  }
+  try {
+    const settings = await loadCliSettings(options.env ?? {}, options.cwd ?? process.cwd());
+    return await VERBS[verb]!(args, createVerbContext(io, settings, options));
+  } catch (e) {
+    const [code, message] =
+      e instanceof CliError
+        ? [e.exitCode, e.message]
+        : e instanceof LedgerUnavailableError
+          ? [EXIT.failed, `the capture ledger cannot be reached: ${errorMessage(e)}`]
+          : [EXIT.failed, describeArmError(e)];
+    await write(io.stderr, `alert-capture: ${message}\n`);
+    return code;
+  }
+}
