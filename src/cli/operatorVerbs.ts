@@ -5,15 +5,25 @@ import { CliError, EXIT } from './exitCodes.js';
 import { loadCliSettings } from './loadCliSettings.js';
 import { write } from './output.js';
 import { createVerbContext, type CliStreams, type RunCliOptions, type VerbContext } from './verbContext.js';
+import { runDelete } from './verbs/delete.js';
+import { runDownload } from './verbs/download.js';
+import { runList } from './verbs/list.js';
+import { runShow } from './verbs/show.js';
 import { runStart } from './verbs/start.js';
+import { runStop } from './verbs/stop.js';
 import { runWait } from './verbs/wait.js';
 
 type Verb = (args: readonly string[], ctx: VerbContext) => Promise<number>;
 
 /** The operator verbs, each in its own file under `verbs/`. */
 const VERBS: Record<string, Verb> = {
+  list: runList,
+  show: runShow,
   start: runStart,
+  stop: runStop,
+  delete: runDelete,
   wait: runWait,
+  download: runDownload,
 };
 
 /** Usage of the operator verbs (README, "Operator CLI", has an example of each). */

@@ -13,12 +13,21 @@ export interface CliRun {
   stderr: string;
 }
 
+/** Options of one CLI run. */
+export interface CliRunOptions {
+  /** Added to the harness's settings. */
+  env?: Record<string, string>;
+  /** The whole environment instead of the harness's settings (to test `local.settings.json`). */
+  replaceEnv?: Record<string, string>;
+  isTTY?: boolean;
+}
+
 /** The app harness plus the operator CLI run in-process against the same emulator, Azurite and ledger. */
 export interface CliHarness extends AppHarness {
   /** A fresh folder the CLI runs in (where `local.settings.json` would be read from). */
   cwd: string;
   /** Runs `alert-capture <argv>` with the harness's settings and the emulator's managed identity. */
-  cli(argv: string[], options?: { env?: Record<string, string>; isTTY?: boolean }): Promise<CliRun>;
+  cli(argv: string[], options?: CliRunOptions): Promise<CliRun>;
   /** Emulated seconds the CLI slept so far (each sleep moves the emulator's and the app's clock). */
   sleptSeconds(): number;
 }
@@ -43,14 +52,14 @@ export async function startCliHarness(options: StartAppHarnessOptions = {}): Pro
   const extra: Pick<CliHarness, 'cwd' | 'sleptSeconds' | 'cli' | 'stop'> = {
     cwd,
     sleptSeconds: () => sleptInMs / 1000,
-    async cli(argv: string[], runOptions: { env?: Record<string, string>; isTTY?: boolean } = {}) {
+    async cli(argv: string[], runOptions: CliRunOptions = {}) {
       const out = collect();
       const err = collect();
       const code = await runCli(
         argv,
         { stdout: out.stream, stderr: err.stream, stdin: Readable.from([]) },
         {
-          env: { ...harness.settings, ...runOptions.env },
+          env: runOptions.replaceEnv ?? { ...harness.settings, ...runOptions.env },
           cwd,
           credential,
           now: () => Date.now() + sleptInMs,
