@@ -6,6 +6,7 @@ import { loadCliSettings } from './loadCliSettings.js';
 import { write } from './output.js';
 import { createVerbContext, type CliStreams, type RunCliOptions, type VerbContext } from './verbContext.js';
 import { runDelete } from './verbs/delete.js';
+import { runDoctor } from './verbs/doctor.js';
 import { runDownload } from './verbs/download.js';
 import { runList } from './verbs/list.js';
 import { runShow } from './verbs/show.js';
@@ -24,6 +25,7 @@ const VERBS: Record<string, Verb> = {
   delete: runDelete,
   wait: runWait,
   download: runDownload,
+  doctor: runDoctor,
 };
 
 /** Usage of the operator verbs (README, "Operator CLI", has an example of each). */

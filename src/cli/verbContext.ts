@@ -38,6 +38,8 @@ export interface VerbContext {
   app(): AppContext;
   /** {@link VerbContext.app} once the ledger table exists (created on first use, as the app does). */
   ready(): Promise<AppContext>;
+  /** The credential every ARM and storage call uses (built with the app context). */
+  credential(): TokenCredential;
   /** The capture files in storage (found, streamed, deleted), with the same credential. */
   files(): CaptureFiles;
   now(): number;
@@ -73,6 +75,10 @@ export function createVerbContext(
         }
       }
       return app;
+    },
+    credential() {
+      this.app();
+      return credential!;
     },
     async ready() {
       const context = this.app();
