@@ -162,8 +162,9 @@ export async function runDoctor(args: readonly string[], ctx: VerbContext): Prom
           (holdsTarget(r) || awaitsRelease(r)),
       ).length;
       const foreign = listed.filter((c) => !isOurCapture(config.captureNamePrefix, c.name));
-      const running = (await countForeignRunning(gateway, watcher, foreign, { ...call(), now: () => ctx.now() }))
-        .size;
+      const running = (
+        await countForeignRunning(gateway, watcher, foreign, { ...call(), now: () => ctx.now() })
+      ).size;
       const left = config.captureSessionBudget - ours - running;
       check(
         'budget',
