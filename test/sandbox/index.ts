@@ -9,6 +9,7 @@ import { SETTING_NAMES } from '../../src/config.js';
 import { redact } from '../../src/logger.js';
 import { createCertificate, startEmulator, writeCertificateFile, type Emulator } from '../emulator/index.js';
 import { startAzurite, stopChild, type AzuriteInstance } from '../support/azurite.js';
+import { writeCliEnv } from './cliEnv.js';
 import { startNotificationReceiver, type NotificationReceiver } from './notificationReceiver.js';
 
 /** The repository root (this file is test/sandbox/index.ts). */
@@ -48,6 +49,8 @@ export interface Sandbox extends SandboxInfo {
   appSettings: Record<string, string>;
   /** Where sandbox.json was written, if it was. */
   sandboxFile?: string;
+  /** Where cli.env (the operator CLI's environment, mode 600) was written, if it was. */
+  cliEnvFile?: string;
   /** Stops the app, the emulator, the receiver and Azurite. */
   stop(): Promise<void>;
 }
@@ -158,11 +161,14 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
       notificationsUrl: receiver.notificationsUrl,
     };
     let sandboxFile: string | undefined;
+    let cliEnvFile: string | undefined;
     if (options.writeFile ?? true) {
       sandboxFile = path.join(outputDirectory, 'sandbox.json');
       await writeFile(sandboxFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      cliEnvFile = path.join(outputDirectory, 'cli.env');
+      await writeCliEnv(cliEnvFile, appSettings, caFile);
     }
-    return { ...info, emulator, functionsUrl, appSettings, sandboxFile, stop: stopAll };
+    return { ...info, emulator, functionsUrl, appSettings, sandboxFile, cliEnvFile, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

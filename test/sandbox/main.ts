@@ -33,6 +33,7 @@ alert-capture sandbox ready in ${seconds} s (Ctrl+C stops everything)
   azurite blob   ${sandbox.azuriteBlobUrl}
   settings       ALLOWED_SCOPES=${sandbox.appSettings.ALLOWED_SCOPES}  CAPTURE_POLL_SCHEDULE="${sandbox.appSettings.CAPTURE_POLL_SCHEDULE}"
   everything else, with the function key: ${relative(sandbox.sandboxFile)}
+  operator CLI   set -a; . ${relative(sandbox.cliEnvFile)}; npx alert-capture list
 Register a VM:
   curl --cacert ${relative(sandbox.emulatorCaFile)} -X POST ${sandbox.emulatorUrl}/_emulator/vms -H 'content-type: application/json' \\
     -d '{"id":"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1","location":"westeurope"}'
