@@ -142,7 +142,12 @@ export async function runStart(args: readonly string[], ctx: VerbContext): Promi
     case 'pending':
       if (/^capture budget for /.test(result.reason ?? '')) {
         // Refused, not queued: a person asking now must not get a capture that starts by itself later.
-        await ledger.move(result.record, 'markFailed', { reason: result.reason, nextAttemptAt: undefined });
+        // The person who asked is told here (exit 4): no on-call message for a capture that never was.
+        await ledger.move(result.record, 'markFailed', {
+          reason: result.reason,
+          nextAttemptAt: undefined,
+          notifiedAt: new Date(ctx.now()).toISOString(),
+        });
         output.outcome = 'refused';
         code = EXIT.refused;
       } else output.outcome = 'pending';
