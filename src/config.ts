@@ -170,6 +170,7 @@ export const settingsSchema = z
       .url({ protocol: /^https$/, error: 'expected an https URL' })
       .default('https://management.azure.com'),
     CAPTURE_STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
+    LOCAL_TIME_SCALE: int(1, 1, 3_600),
     LEDGER_STORAGE_ACCOUNT_NAME: z
       .string()
       .regex(/^[a-z0-9]{3,24}$/, {
@@ -229,6 +230,11 @@ export interface Config {
    * connection string. Unset in Azure, where the identity reads them (Storage Blob Data Reader).
    */
   captureStorageConnectionString?: string;
+  /**
+   * Local runs only (the sandbox's emulated clock runs this many times faster than the wall clock): the poller
+   * expects captures to end that much sooner. 1 in Azure.
+   */
+  localTimeScale: number;
   captureTimeLimitSeconds: number;
   captureMaxTimeLimitSeconds: number;
   /** 0 captures whole packets. */
@@ -271,6 +277,7 @@ function toConfig(s: Settings): Config {
   return {
     captureStorageAccountId: s.CAPTURE_STORAGE_ACCOUNT_ID,
     captureStorageConnectionString: s.CAPTURE_STORAGE_CONNECTION_STRING,
+    localTimeScale: s.LOCAL_TIME_SCALE,
     captureTimeLimitSeconds: s.CAPTURE_TIME_LIMIT_SECONDS,
     captureMaxTimeLimitSeconds: s.CAPTURE_MAX_TIME_LIMIT_SECONDS,
     captureBytesPerPacket: s.CAPTURE_BYTES_PER_PACKET,

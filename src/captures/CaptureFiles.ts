@@ -119,7 +119,8 @@ export class CaptureFiles {
     const container = this.service
       ? this.service.getContainerClient(reported.containerName)
       : new ContainerClient(`${new URL(reported.url).origin}/${reported.containerName}`, this.credential);
-    const since = startedAt ? Date.parse(startedAt) - 60_000 : 0; // clock skew between ARM and storage
+    // The agent writes after the capture started; another capture of the VM the same day wrote before.
+    const since = startedAt ? Date.parse(startedAt) - 5_000 : 0;
     let best: { name: string; at: number } | undefined;
     let seen = 0;
     for await (const item of container.listBlobsFlat({ prefix: folder })) {

@@ -41,9 +41,14 @@ export async function countForeignRunning(
       const current = known.get(key);
       if (current?.finished) return;
       try {
-        const answer = current?.operationUrl
+        let answer = current?.operationUrl
           ? await gateway.readStatusOperation(current.operationUrl, options)
           : await gateway.queryStatus(watcher, capture.name, options);
+        // A budget question on the fast path: read the operation once at once rather than after its Retry-After
+        // (a status query is usually done by then; if not, it counts as running and is read next time).
+        if (answer.kind === 'accepted' && !current?.operationUrl) {
+          answer = await gateway.readStatusOperation(answer.operationUrl, options);
+        }
         if (answer.kind === 'missing') return;
         if (answer.kind === 'accepted') {
           known.set(key, { operationUrl: answer.operationUrl, expiresAt: now() + 600_000 });

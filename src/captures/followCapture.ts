@@ -34,7 +34,9 @@ export async function followCapture(
   const since = Date.parse(record.startedAt ?? record.updatedAt);
   const timeLimitSeconds = recordSettings(record, config).timeLimitInSeconds;
   const overdueAfterSeconds = timeLimitSeconds + config.stuckTimeoutSeconds;
-  const overdue = now - since > overdueAfterSeconds * 1000;
+  // Capture time in wall-clock ms (the local sandbox's emulated clock runs LOCAL_TIME_SCALE times faster).
+  const ms = (seconds: number) => (seconds * 1000) / config.localTimeScale;
+  const overdue = now - since > ms(overdueAfterSeconds);
   const iso = (ms: number) => new Date(ms).toISOString();
 
   const giveUp = async (reason: string, changes: CaptureChanges = {}) => {
@@ -77,8 +79,9 @@ export async function followCapture(
     }
   }
 
-  const firstCheckAt = since + Math.min(timeLimitSeconds, config.stuckTimeoutSeconds) * 1000;
-  if (!record.statusOperationUrl && !record.stopRequestedAt && now < firstCheckAt) {
+  const firstCheckAt = since + ms(Math.min(timeLimitSeconds, config.stuckTimeoutSeconds));
+  const checkAsked = record.statusCheckAt !== undefined && now >= Date.parse(record.statusCheckAt);
+  if (!record.statusOperationUrl && !checkAsked && now < firstCheckAt) {
     const next = createInProgress
       ? Math.min(firstCheckAt, now + CREATE_RECHECK_SECONDS * 1000)
       : firstCheckAt;
@@ -128,7 +131,7 @@ export async function followCapture(
   if (captureStatus === 'Stopped' || captureStatus === 'Error') return recordEnd(record, status, work);
   if (
     (captureStatus === 'NotStarted' || captureStatus === 'Unknown') &&
-    now - since > config.stuckTimeoutSeconds * 1000
+    now - since > ms(config.stuckTimeoutSeconds)
   ) {
     return giveUp(`the capture stayed ${captureStatus} for more than ${config.stuckTimeoutSeconds} s`, {
       captureStatus,
@@ -140,16 +143,22 @@ export async function followCapture(
       { captureStatus },
     );
   }
-  const expectedEnd = since + timeLimitSeconds * 1000;
-  const waitSeconds =
+  const expectedEnd = since + ms(timeLimitSeconds);
+  const waitInMs =
     now < expectedEnd
-      ? (expectedEnd - now) / 1000
-      : Math.min(MAX_RECHECK_SECONDS, Math.max(MIN_RECHECK_SECONDS, (now - since) / 1000 / 4));
+      ? expectedEnd - now
+      : ms(
+          Math.min(
+            MAX_RECHECK_SECONDS,
+            Math.max(MIN_RECHECK_SECONDS, (((now - since) / 1000) * config.localTimeScale) / 4),
+          ),
+        );
   await ledger.move(record, 'note', {
     captureStatus,
     statusOperationUrl: undefined,
+    statusCheckAt: undefined,
     lastError: undefined,
-    nextAttemptAt: iso(now + waitSeconds * 1000),
+    nextAttemptAt: iso(now + waitInMs),
   });
   return undefined;
 }

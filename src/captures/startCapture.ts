@@ -215,6 +215,8 @@ async function adopt(
     watcherId: watcher.id,
     captureId: record.captureId ?? `${watcher.id}/packetCaptures/${name}`,
     startedAt: record.startedAt ?? new Date(now()).toISOString(),
+    // Its status is unknown (it may have ended already): asked on the next tick.
+    statusCheckAt: new Date(now()).toISOString(),
     lastError: undefined,
     nextAttemptAt: undefined,
   });

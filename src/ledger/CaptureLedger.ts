@@ -98,10 +98,13 @@ const ACTIVE_PARTITION_KEY = 'active';
 const INDEX_ENTRY_GRACE_IN_MS = 60_000;
 /** The retention sweep's cursor: the last creation day (yyyymmdd) whose records were all looked at. */
 const RETENTION_PARTITION_KEY = 'retention';
-/** Days looked at by one sweep without a cursor (the first sweep of a table). */
-const FIRST_SWEEP_DAYS = 7;
-/** Days looked at by one sweep at most: it catches up over a few calls rather than in one long one. */
-const MAX_SWEEP_DAYS = 3;
+/**
+ * Days looked back by the first sweep of a table made before the cursor existed (a new table gets its cursor at
+ * creation).
+ */
+const FIRST_SWEEP_DAYS = 365;
+/** Days looked at by one sweep at most (an empty day costs one request): it catches up over a few calls. */
+const MAX_SWEEP_DAYS = 62;
 /** Concurrent point reads when listing the active records. */
 const READ_CONCURRENCY = 16;
 
@@ -194,7 +197,19 @@ export class CaptureLedger {
   async ensureTable(): Promise<void> {
     try {
       await this.client.createTable(withDeadline(this.access));
+      // A new table holds nothing older than today: the retention sweep starts here.
+      const yesterday = new Date(this.now().getTime() - 86_400_000).toISOString().slice(0, 10);
+      await this.client
+        .upsertEntity(
+          { partitionKey: RETENTION_PARTITION_KEY, rowKey: 'cursor', sweptThrough: yesterday },
+          'Replace',
+          withDeadline(this.access),
+        )
+        .catch((e: unknown) => {
+          throw unavailable('createTable', e);
+        });
     } catch (e) {
+      if (e instanceof LedgerUnavailableError) throw e;
       if (statusOf(e) !== 409) throw unavailable('createTable', e); // 409: TableAlreadyExists
       const unindexed = await queryEntities(
         this.access,

@@ -85,8 +85,11 @@ export interface CaptureRecord {
    * with Azure's reason.
    */
   createOperationUrl?: string;
-  /** When ARM accepted a stop of this capture (stop-on-resolve): the poller then asks for its status at once. */
-  stopRequestedAt?: string;
+  /**
+   * When the poller should ask for the capture's status whatever its expected end: set once a stop was accepted
+   * (stop-on-resolve) or a capture was adopted.
+   */
+  statusCheckAt?: string;
   /** A queryStatus answered 202: its `Location`, read on a later tick instead of waiting its `Retry-After`. */
   statusOperationUrl?: string;
   /**
@@ -178,7 +181,7 @@ const TEXT_FIELDS = [
   'releasedAt',
   'createOperationUrl',
   'statusOperationUrl',
-  'stopRequestedAt',
+  'statusCheckAt',
 ] as const satisfies readonly (keyof CaptureRecord)[];
 
 /**
@@ -255,7 +258,7 @@ const storedRecordSchema = z.object({
   releasedAt: optionalText,
   createOperationUrl: optionalText,
   statusOperationUrl: optionalText,
-  stopRequestedAt: optionalText,
+  statusCheckAt: optionalText,
   settingsJson: optionalText,
   summaryJsonParts: z.number().int().min(0).max(SUMMARY_MAX_CHUNKS).optional(),
 });

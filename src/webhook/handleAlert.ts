@@ -203,7 +203,7 @@ async function stopOnResolve(
   // The poller looks at it on its next tick instead of at its expected end.
   await ledger
     .move(holder, 'note', {
-      stopRequestedAt: new Date((deps.now ?? Date.now)()).toISOString(),
+      statusCheckAt: new Date((deps.now ?? Date.now)()).toISOString(),
       nextAttemptAt: undefined,
     })
     .catch(() => undefined);

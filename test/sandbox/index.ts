@@ -143,6 +143,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
         ALLOWED_SCOPES: `/subscriptions/${SANDBOX_SUBSCRIPTION_ID}`,
         NOTIFY_WEBHOOK_URL: receiver.url,
         CAPTURE_POLL_SCHEDULE: '*/2 * * * * *',
+        // The emulated clock runs faster: the poller expects captures to end as soon, in wall-clock time.
+        LOCAL_TIME_SCALE: String(options.timeScale ?? 60),
       },
       options.env ?? process.env,
     );

@@ -68,6 +68,10 @@ export async function startAppHarness(options: StartAppHarnessOptions = {}): Pro
     tls: inject('emulatorTls'),
     blobConnectionString: inject('azuriteConnectionString'),
     timeScale: 1,
+    // Instant operations and uploads unless a test asks for Azure's timing (Retry-After 10 s, late files): most
+    // tests are about something else, and the realistic-timing tests set these themselves.
+    retryAfterSeconds: 0,
+    uploadDelaySeconds: 0,
     ...options.emulator,
   });
   const receiver = await startNotificationReceiver();

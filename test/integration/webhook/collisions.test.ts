@@ -10,7 +10,7 @@ import {
   vmId,
   type AppHarness,
 } from '../../support/appHarness.js';
-import { CAPTURE_CONTAINER, OPERATION_SECONDS } from '../../emulator/index.js';
+import { CAPTURE_CONTAINER, CAPTURE_START_SECONDS } from '../../emulator/index.js';
 import { BASE_SETTINGS, capturesOn, freshTableName, recordOf, resetApp } from './webhookTestSupport.js';
 
 /** Capture names, ownership and the budget: what is ours is reused, what is not is counted and left alone. */
@@ -138,9 +138,10 @@ describe('the platform session limit', () => {
     expect(h.emulator.limitRefusals()).toBe(1);
     expect((await recordOf(h, alert.data.essentials.alertId)).state).toBe('pending');
 
-    // Someone deletes the first capture: the session is free again.
+    // Someone deletes the first capture once it started (before, ARM answers 409 AnotherOperationInProgress).
+    await h.emulator.advanceClock(CAPTURE_START_SECONDS);
     await h.ctx.gateway.deleteCapture(WATCHER, first.body.captureName as string, { abortSignal: undefined });
-    await h.emulator.advanceClock(OPERATION_SECONDS); // the delete was accepted, not waited for
+    await h.emulator.advanceClock(0); // the delete was accepted, not waited for
     h.advanceAppClock(301);
     await h.tick();
 

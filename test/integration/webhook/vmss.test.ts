@@ -89,7 +89,8 @@ describe('scale-set alert with a VMName dimension', () => {
     });
     // The message names the instance the capture ran on, not just the scale set.
     expect(messages[0]?.capture.target).toBe(`${SCALE_SET}/virtualMachines/3`);
-    expect(messages[0]?.capture.storagePath).toContain(
+    // Network Watcher writes VMSS files under the documented casing (virtualMachineScaleSets/.../virtualMachines/...).
+    expect(messages[0]?.capture.storagePath?.toLowerCase()).toContain(
       '/virtualmachinescalesets/web-vmss/virtualmachines/3/',
     );
   });
