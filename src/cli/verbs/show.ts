@@ -143,7 +143,7 @@ export function historyOf(record: CaptureRecord): HistoryEntry[] {
       record.startedAt,
       `capture ${record.captureName ?? ''} started${record.region ? ` in ${record.region}` : ''}`,
     ],
-    [record.stopRequestedAt, 'stop requested'],
+    [record.statusCheckAt, 'status check due (after a stop, or an adopted capture)'],
     [
       record.endedAt,
       `capture ended${record.captureStatus ? `: ${record.captureStatus}` : ''}${record.stopReason ? ` (${record.stopReason})` : ''}`,

@@ -67,7 +67,7 @@ export async function runStop(args: readonly string[], ctx: VerbContext): Promis
     // The poller asks for its status on its next tick instead of at its expected end.
     await app.ledger
       .move(capture.record, 'note', {
-        stopRequestedAt: new Date(ctx.now()).toISOString(),
+        statusCheckAt: new Date(ctx.now()).toISOString(),
         nextAttemptAt: undefined,
       })
       .catch(() => undefined);

@@ -169,9 +169,12 @@ describe('capture views', () => {
   });
 
   it('orders the history by time', () => {
-    expect(historyOf({ ...record, stopRequestedAt: '2026-12-01T00:00:05.000Z' }).map((h) => h.event)).toEqual(
-      ['started by hand', 'capture alertcap-vm1-abc-1 started', 'stop requested', 'last update: running'],
-    );
+    expect(historyOf({ ...record, statusCheckAt: '2026-12-01T00:00:05.000Z' }).map((h) => h.event)).toEqual([
+      'started by hand',
+      'capture alertcap-vm1-abc-1 started',
+      'status check due (after a stop, or an adopted capture)',
+      'last update: running',
+    ]);
   });
 });
 
