@@ -281,6 +281,18 @@ describe('alert-capture operator verbs after one alert', () => {
     }
   });
 
+  it("--force stops and deletes a person's capture, file and all", async () => {
+    const stop = await h.cli(['stop', 'person-capture', '--force', '--json']);
+    expect(stop.code).toBe(0);
+    expect(JSON.parse(stop.stdout)).toEqual({ name: 'person-capture', outcome: 'accepted', ours: false });
+    expect(h.emulator.captures().find((c) => c.name === 'person-capture')?.status).toBe('Stopped');
+    const del = await h.cli(['delete', 'person-capture', '--force']);
+    expect(del.code).toBe(0);
+    expect(del.stdout).toBe('capture person-capture: resource delete accepted\n');
+    const again = await h.cli(['stop', 'person-broken', '--force']);
+    expect(again.code).toBe(0);
+  });
+
   it('prints the operator usage for --help', async () => {
     const run = await h.cli(['list', '--help']);
     expect(run.code).toBe(0);

@@ -90,6 +90,40 @@ describe('alert-capture start', () => {
     expect(run.stderr).toContain('outside ALLOWED_SCOPES');
   });
 
+  it('refuses with exit 4 when the region budget is used up, and the record is not left to start later', async () => {
+    const vm = vmId('cli-start-budget');
+    h.emulator.registerVm({ id: vm, location: 'westeurope' });
+    const run = await h.cli(['start', '--vm', vm, '--json'], { env: { CAPTURE_SESSION_BUDGET: '1' } });
+    expect(run.code).toBe(4);
+    const out = JSON.parse(run.stdout) as StartOutput;
+    expect(out).toMatchObject({ outcome: 'refused' });
+    expect(out.reason).toMatch(/capture budget for westeurope is used up/);
+    expect(await h.ctx.ledger.get(out.alertId)).toMatchObject({ state: 'failed' });
+  });
+
+  it('exits 1 when the capture cannot be taken (no agent), and wait on it exits 6', async () => {
+    const vm = vmId('cli-start-agentless');
+    h.emulator.registerVm({ id: vm, location: 'westeurope', agentInstalled: false });
+    const run = await h.cli(['start', '--vm', vm]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/outcome: +failed/);
+    expect(run.stderr).toContain('Network Watcher agent not installed');
+    const alertId = /alert id: +(\S+)/.exec(run.stdout)?.[1] ?? '';
+    const waited = await h.cli(['wait', alertId]);
+    expect(waited.code).toBe(6);
+    expect(waited.stdout).toMatch(/outcome: +error/);
+  });
+
+  it('prints the outcome as text without --json', async () => {
+    const vm = vmId('cli-start-text');
+    h.emulator.registerVm({ id: vm, location: 'westeurope' });
+    const run = await h.cli(['start', '--vm', vm, '--duration', '30']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^outcome: +started\ncapture: +alertcap-cli-start-text-\w{6}-\w{8}\nalert id: +manual:[0-9a-f-]{36}\ntarget: +\S+cli-start-text\n$/,
+    );
+  });
+
   it.each([
     [['start'], 'missing --vm'],
     [['start', '--vm', 'not-an-id'], 'expected /subscriptions/'],
