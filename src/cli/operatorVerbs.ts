@@ -12,6 +12,7 @@ import { runList } from './verbs/list.js';
 import { runShow } from './verbs/show.js';
 import { runStart } from './verbs/start.js';
 import { runStop } from './verbs/stop.js';
+import { runSummarizeCapture } from './verbs/summarizeCapture.js';
 import { runWait } from './verbs/wait.js';
 
 type Verb = (args: readonly string[], ctx: VerbContext) => Promise<number>;
@@ -26,6 +27,8 @@ const VERBS: Record<string, Verb> = {
   wait: runWait,
   download: runDownload,
   doctor: runDoctor,
+  // `summarize <captureName|alertId>`; runCli sends only those here (a file stays with summarize itself).
+  'summarize-capture': runSummarizeCapture,
 };
 
 /** Usage of the operator verbs (README, "Operator CLI", has an example of each). */
@@ -39,6 +42,7 @@ export const OPERATOR_USAGE = `Operator verbs (settings from the environment and
   alert-capture wait <name|alertId> [--timeout S] [--json]
   alert-capture download <name|alertId> [-o PATH] [--json]
   alert-capture doctor --vm ID [--instance N] [--json]
+  alert-capture summarize <captureName|alertId> [--json]   (the capture's file, straight from storage)
   SPEC: protocol=TCP,remoteIPAddress=10.0.0.0-10.0.0.255,remotePort=443;8443
 
 Exit codes: 0 done, 1 operation failed, 2 usage or invalid input, 3 not found, 4 refused (not ours without

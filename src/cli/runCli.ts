@@ -4,6 +4,7 @@ import { errorMessage } from '../errors.js';
 import { formatSummaryText } from '../pcap/formatSummaryText.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
 import { isOperatorVerb, OPERATOR_USAGE, runOperatorVerb } from './operatorVerbs.js';
+import { namesCapture } from './verbs/summarizeCapture.js';
 import type { RunCliOptions } from './verbContext.js';
 
 export type { RunCliOptions } from './verbContext.js';
@@ -54,6 +55,9 @@ export async function runCli(
 ): Promise<number> {
   // The operator verbs (list, start, stop...) live in their own files; this file keeps summarize.
   if (isOperatorVerb(argv[0])) return runOperatorVerb(argv[0]!, argv.slice(1), io, options);
+  if (argv[0] === 'summarize' && namesCapture(argv[1])) {
+    return runOperatorVerb('summarize-capture', argv.slice(1), io, options);
+  }
   const positional: string[] = [];
   let json = false;
   for (const arg of argv) {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stripQuery } from '../../logger.js';
+import { captureFileOf } from '../captureFileOf.js';
 import { CliError, EXIT } from '../exitCodes.js';
 import { formatJson, write } from '../output.js';
 import { parseVerbArgs, requirePositional } from '../parseVerbArgs.js';
@@ -58,23 +59,7 @@ export async function runDownload(args: readonly string[], ctx: VerbContext): Pr
   const key = requirePositional('download', positionals, 'capture name or alert id');
   const app = await ctx.ready();
   const capture = await resolveCapture(app, key, (values.subscription as string[] | undefined) ?? []);
-  const storagePath =
-    capture.record?.storagePath ??
-    (capture.watcher
-      ? (
-          await app.gateway.getCapture(capture.watcher, capture.name, {
-            abortSignal: AbortSignal.timeout(30_000),
-          })
-        )?.storagePath
-      : undefined);
-  if (!storagePath) throw new CliError(EXIT.notFound, `download: capture ${capture.name} has no file (yet)`);
-  const blob = await ctx.files().findFile(storagePath, capture.record?.startedAt);
-  if (!blob) {
-    throw new CliError(
-      EXIT.notFound,
-      `download: the file of ${capture.name} is not in storage (yet), or lies outside the capture storage account`,
-    );
-  }
+  const blob = await captureFileOf(ctx, capture, 'download');
   const target = path.resolve(
     (values.output as string | undefined) ??
       `${capture.name}${path.extname(new URL(blob.url).pathname) || '.cap'}`,

@@ -154,6 +154,18 @@ describe('alert-capture operator verbs after one alert', () => {
     expect(tty.stderr).toMatch(/\[#{30}\] 100% \d+\/\d+ bytes\n$/);
   });
 
+  it('summarize <alertId> summarizes the file from storage as summarize <file> does', async () => {
+    const out = path.join(h.cwd, 'for-summary.cap');
+    expect((await h.cli(['download', ALERT_ID, '-o', out])).code).toBe(0);
+    const local = await h.cli(['summarize', out, '--json']);
+    const remote = await h.cli(['summarize', ALERT_ID, '--json']);
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(JSON.parse(remote.stdout)).toEqual(JSON.parse(local.stdout));
+    const byName = await h.cli(['summarize', alertCapture]);
+    expect(byName.stdout).toMatch(/^Capture \(pcap\): \d+ packets/);
+    expect((await h.cli(['summarize', 'manual:no-such'])).code).toBe(3);
+  });
+
   it('show <alertId> gives the history, the file, the deliveries and the summary head', async () => {
     const run = await h.cli(['show', ALERT_ID]);
     expect(run.code).toBe(0);
