@@ -42,6 +42,8 @@ export interface VerbContext {
   credential(): TokenCredential;
   /** The capture files in storage (found, streamed, deleted), with the same credential. */
   files(): CaptureFiles;
+  /** The folder relative paths (`-o`) are read from. */
+  cwd: string;
   now(): number;
   sleep(ms: number): Promise<void>;
   pollIntervalInMs: number;
@@ -90,6 +92,7 @@ export function createVerbContext(
       files ??= new CaptureFiles(config, credential!);
       return files;
     },
+    cwd: options.cwd ?? process.cwd(),
     now,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     pollIntervalInMs: options.pollIntervalInMs ?? 5_000,

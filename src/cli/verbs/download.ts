@@ -61,8 +61,10 @@ export async function runDownload(args: readonly string[], ctx: VerbContext): Pr
   const capture = await resolveCapture(app, key, (values.subscription as string[] | undefined) ?? []);
   const blob = await captureFileOf(ctx, capture, 'download');
   const target = path.resolve(
+    ctx.cwd,
     (values.output as string | undefined) ??
-      `${capture.name}${path.extname(new URL(blob.url).pathname) || '.cap'}`,
+      // A name from ARM (someone else's capture, too) never picks the folder: one safe file name here.
+      `${capture.name.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^\.+/, '') || 'capture'}${path.extname(new URL(blob.url).pathname) || '.cap'}`,
   );
   const partial = `${target}.partial-${process.pid}`;
   const response = await blob.download(0, undefined, {

@@ -150,6 +150,10 @@ describe('alert-capture operator verbs after one alert', () => {
       .update(await readFile(out))
       .digest('hex');
     expect(plain.stdout.split('\n')[0]).toBe(`${sha}  ${out}`);
+    const byDefault = await h.cli(['download', alertCapture, '--json']);
+    expect((JSON.parse(byDefault.stdout) as DownloadOutput).path).toBe(
+      path.join(h.cwd, `${alertCapture}.cap`),
+    );
     const tty = await h.cli(['download', alertCapture, '-o', out], { isTTY: true });
     expect(tty.stderr).toMatch(/\[#{30}\] 100% \d+\/\d+ bytes\n$/);
   });
