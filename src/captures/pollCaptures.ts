@@ -24,6 +24,7 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
   const now = (deps.now ?? Date.now)();
   const report: PollReport = {
     active: 0,
+    due: 0,
     started: 0,
     finished: 0,
     notified: 0,
@@ -39,14 +40,16 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
       lastSweep.set(ledger, now);
       report.expired = await ledger.removeExpired({ retentionDays: config.ledgerRetentionDays });
     }
-    records = await ledger.listActive();
+    const due = await ledger.listDue(new Date(now));
+    records = due.records;
+    report.active = due.active;
+    report.due = records.length;
   } catch (e) {
     if (!(e instanceof LedgerUnavailableError)) throw e;
     logger.error(`poller: tick skipped, ${errorMessage(e)}`);
     report.errors++;
     return report;
   }
-  report.active = records.length;
   let ledgerDown: LedgerUnavailableError | undefined;
   await forEachLimited(records, config.pollConcurrency, async (record) => {
     if (tickSignal.aborted || ledgerDown) {

@@ -9,7 +9,10 @@ export interface PollDeps extends CaptureDeps {
 
 /** What one tick did, for logs and tests. */
 export interface PollReport {
+  /** Active records in the ledger (those not due were not read). */
   active: number;
+  /** Active records due this tick (read and driven). */
+  due: number;
   started: number;
   finished: number;
   notified: number;

@@ -108,6 +108,11 @@ const MAX_SWEEP_DAYS = 62;
 /** Concurrent point reads when listing the active records. */
 const READ_CONCURRENCY = 16;
 
+/** A record's due time as the active index stores it: its `nextAttemptAt`, or '' (due now, sorts first). */
+function dueOf(nextAttemptAt: unknown): string {
+  return typeof nextAttemptAt === 'string' ? nextAttemptAt : '';
+}
+
 /** The PartitionKey of the creation-day index holding the records created on `iso`'s day. */
 function dayPartition(iso: string): string {
   return `day-${iso.slice(0, 10).replace(/-/g, '')}`;
@@ -258,11 +263,28 @@ export class CaptureLedger {
       await Promise.all([
         this.client.upsertEntity(entry(dayPartition(createdAt)), 'Replace', withDeadline(this.access)),
         entity.active === true
-          ? this.client.upsertEntity(entry(ACTIVE_PARTITION_KEY), 'Replace', withDeadline(this.access))
+          ? this.client.upsertEntity(
+              { ...entry(ACTIVE_PARTITION_KEY), dueAt: dueOf(entity.nextAttemptAt) },
+              'Replace',
+              withDeadline(this.access),
+            )
           : undefined,
       ]);
     } catch (e) {
       throw unavailable('insert', e);
+    }
+  }
+
+  /** Moves the active index entry's due time (the record's `nextAttemptAt`). */
+  private async setDue(rowKey: string, createdAt: string, dueAt: string): Promise<void> {
+    try {
+      await this.client.upsertEntity(
+        { partitionKey: ACTIVE_PARTITION_KEY, rowKey, createdAt, dueAt },
+        'Replace',
+        withDeadline(this.access),
+      );
+    } catch (e) {
+      throw unavailable('transition', e);
     }
   }
 
@@ -307,6 +329,12 @@ export class CaptureLedger {
     // A stray `etag` key in `changes` (outside the type) must not end up stored.
     delete (next as Partial<CaptureRecord>).etag;
     const entity = toCaptureEntity(next);
+    // The active index carries each record's due time, so a tick reads only the records due. It may be early
+    // (an extra read), never late: moved earlier before the record is written, later only after.
+    const oldDue = dueOf(record.nextAttemptAt);
+    const newDue = dueOf(next.nextAttemptAt);
+    const stillActive = isActiveRecord(next);
+    if (stillActive && newDue < oldDue) await this.setDue(entity.rowKey, record.createdAt, newDue);
     let written: CaptureRecord;
     try {
       const response = await this.client.updateEntity(entity, 'Replace', {
@@ -318,6 +346,11 @@ export class CaptureLedger {
       const status = statusOf(e);
       if (status === 412 || status === 404) return undefined;
       throw unavailable('transition', e);
+    }
+    if (stillActive && newDue > oldDue) {
+      await this.setDue(entity.rowKey, record.createdAt, newDue).catch((e: unknown) =>
+        this.logger.warn(`Capture ledger: active index due time left early: ${String(e)}`),
+      );
     }
     if (isActiveRecord(record) && !isActiveRecord(written)) {
       // Done: out of the active index. Should this fail, the next listing drops the entry.
@@ -334,11 +367,23 @@ export class CaptureLedger {
    * Index entries whose record is done or gone are removed on the way.
    */
   async listActive(): Promise<CaptureRecord[]> {
-    const entries = await queryEntities(
+    return (await this.listDue()).records;
+  }
+
+  /**
+   * The active records due by `dueBy` (their `nextAttemptAt` passed, or unset), oldest first, and how many are
+   * active in all: one query of the active index (1 request per 1 000 active records), then one read per due
+   * record only, so records waiting for their capture's end cost nothing but their index entry. Without `dueBy`,
+   * every active record.
+   */
+  async listDue(dueBy?: Date): Promise<{ records: CaptureRecord[]; active: number }> {
+    const all = await queryEntities(
       this.access,
       odata`PartitionKey eq ${ACTIVE_PARTITION_KEY}`,
       'listActive',
     );
+    const by = dueBy?.toISOString();
+    const entries = by === undefined ? all : all.filter((e) => typeof e.dueAt !== 'string' || e.dueAt <= by);
     const records: CaptureRecord[] = [];
     let next = 0;
     const nowMs = this.now().getTime();
@@ -358,7 +403,7 @@ export class CaptureLedger {
       }
     };
     await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, entries.length) }, worker));
-    return records.sort((a, b) => compare(a.createdAt, b.createdAt));
+    return { records: records.sort((a, b) => compare(a.createdAt, b.createdAt)), active: all.length };
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
- * The capture ledger: one record per alert on Azure Table storage, ETag-conditional transitions, and the
- * per-region capture budget. See {@link CaptureLedger}.
+ * The capture ledger: one record per alert on Azure Table storage, moved along one lifecycle table
+ * (`lifecycle.ts`), the per-region capture budget and the target leases. See {@link CaptureLedger}.
  */
 export {
   CaptureLedger,
@@ -9,18 +9,27 @@ export {
   type LedgerOptions,
   type LedgerRetryOptions,
   type ListByTargetOptions,
-  type TargetLeaseResult,
-  type TryReserveSlotOptions,
+  type RemoveExpiredOptions,
 } from './CaptureLedger.js';
+export { RegionBudgetStore, type TryReserveSlotOptions } from './RegionBudgetStore.js';
+export { TargetLeases, type TargetLeaseResult } from './TargetLeases.js';
 export {
   CAPTURE_STATES,
-  RECORD_TEXT_MAX_CHARS,
-  SUMMARY_JSON_MAX_CHARS,
+  IllegalMoveError,
+  MOVES,
+  awaitsNotification,
+  awaitsRelease,
   holdsTarget,
   isActiveRecord,
+  planMove,
+  type CaptureState,
+  type MoveName,
+} from './lifecycle.js';
+export {
+  RECORD_TEXT_MAX_CHARS,
+  SUMMARY_JSON_MAX_CHARS,
   type CaptureChanges,
   type CaptureRecord,
-  type CaptureState,
   type NewCaptureRecord,
   type TargetKind,
 } from './captureRecord.js';

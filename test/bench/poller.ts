@@ -1,160 +1,221 @@
 /**
  * Benchmark of the capture poller: `npx tsx test/bench/poller.ts` (or `npm run bench -- poller`).
  *
- * 1. ARM requests per poller tick with 0, 1 and 20 running captures (counted in the emulator's request log around
- *    one tick of the real timer handler).
- * 2. The wall time of a tick over 20 running captures at 100 ms per ARM request, with the configured
- *    POLL_CONCURRENCY (default 8), and for comparison with concurrency 1 and 20.
+ * 1. Table requests of an idle tick (nothing active) with 0 and with 10 000 historical records in the ledger,
+ *    counted by a pipeline policy on the ledger's Table client (the first tick of an instance also runs the hourly
+ *    retention sweep: shown apart).
+ * 2. ARM requests over the life of one 300 s capture that ends normally (Retry-After 10 s on every long-running
+ *    operation, file uploaded 10 s after the stop), from the webhook's PUT to the notification, with a tick every
+ *    30 emulated seconds (the emulated clock runs 60×, the app is told so with LOCAL_TIME_SCALE).
+ * 3. The wall time of one tick with 20 and 500 running captures, Retry-After 10 s (real), at the default
+ *    POLL_CONCURRENCY: when none is due (before their expected end) and when all are (just after it).
  *
  * It prints figures and never asserts timings.
  */
 import { performance } from 'node:perf_hooks';
-import type { RequestLogEntry } from '../emulator/types.js';
-import {
-  firedAlert,
-  median,
-  printTable,
-  shortPath,
-  startBenchApp,
-  vmId,
-  type BenchApp,
-} from './support/benchApp.js';
-import { runBenchWorker, type EmulatorClient } from './support/benchProcess.js';
+import { TableClient, type TableTransaction } from '@azure/data-tables';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { pollCaptures } from '../../src/captures/pollCaptures.js';
+import { CaptureLedger } from '../../src/ledger/CaptureLedger.js';
+import { toCaptureEntity } from '../../src/ledger/captureRecord.js';
+import { silentLogger } from '../../src/logger.js';
+import { firedAlert, median, printTable, startBenchApp, vmId, SUB_ID } from './support/benchApp.js';
+import { runBenchWorker, type BenchServices } from './support/benchProcess.js';
 
 const REGION = 'westeurope';
-/**
- * Emulated seconds per real second: queryStatus' operation (1 emulated s, the emulator's choice) is done by the
- * poller's first poll, so a tick measures ARM round trips; a 3600 s capture still runs 36 real seconds, longer
- * than the ticks measured here.
- */
-const TIME_SCALE = 100;
-const CAPTURE_SECONDS = 3600;
-const LATENCY_IN_MS = 100;
-const ACTIVE = 20;
-const TIMED_TICKS = 5;
 
-await runBenchWorker(import.meta.url, { timeScale: TIME_SCALE, latencyInMs: 0 }, async (services) => {
-  const { emulator } = services;
-  const vms = Array.from({ length: ACTIVE }, (_, i) => vmId(`poll-${String(i + 1).padStart(2, '0')}`));
-  for (const id of vms) await emulator.registerVm({ id, location: REGION });
-
-  const settings = {
-    CAPTURE_SESSION_BUDGET: '100',
-    CAPTURE_TIME_LIMIT_SECONDS: String(CAPTURE_SECONDS),
-    CAPTURE_MAX_TIME_LIMIT_SECONDS: String(CAPTURE_SECONDS),
-  };
-  const app = await startBenchApp(services, settings);
-  const extra: BenchApp[] = [];
-  try {
-    console.log(`\n## ARM requests per poller tick (emulator latency 0 ms, time scale ${TIME_SCALE}×)`);
-    const counts: Array<[string, number, string]> = [];
-    const idle = await tickRequests(app, emulator);
-    counts.push(['0', idle.length, describe(idle)]);
-
-    await startCaptures(app, vms.slice(0, 1));
-    await waitRunning(emulator, 1);
-    const one = await tickRequests(app, emulator);
-    counts.push(['1', one.length, describe(one)]);
-
-    await startCaptures(app, vms.slice(1));
-    await waitRunning(emulator, ACTIVE);
-    const many = await tickRequests(app, emulator);
-    counts.push([String(ACTIVE), many.length, describe(many)]);
-    printTable([['running captures', 'ARM requests in one tick', 'requests'], ...counts]);
-    console.log(
-      `Active records in the ledger after these ticks: ${(await app.ctx.ledger.listActive()).length}`,
-    );
-
-    await emulator.configure({ latencyInMs: LATENCY_IN_MS });
-    const configured = app.ctx.config.pollConcurrency;
-    console.log(
-      `\n## Poller tick wall time, ${ACTIVE} running captures, emulator latency ${LATENCY_IN_MS} ms per ARM request (${TIMED_TICKS} ticks each)`,
-    );
-    const rows: Array<Array<string | number>> = [
-      ['POLL_CONCURRENCY', 'median ms', 'min ms', 'max ms', 'ARM requests/tick (median)'],
-    ];
-    const timed = async (label: string, target: BenchApp, ticks: number) => {
-      const times: number[] = [];
-      const requests: number[] = [];
-      for (let i = 0; i < ticks; i++) {
-        const from = Date.now();
-        const t = performance.now();
-        await target.tick();
-        times.push(performance.now() - t);
-        requests.push((await emulator.requests()).filter((r) => r.startedAt >= from).length);
-      }
-      rows.push([
-        label,
-        Math.round(median(times)),
-        Math.round(Math.min(...times)),
-        Math.round(Math.max(...times)),
-        median(requests),
-      ]);
-    };
-    await timed(`${configured} (configured${configured === 8 ? ', default' : ''})`, app, TIMED_TICKS);
-    // The same ledger and captures seen by instances configured otherwise, for scale.
-    for (const concurrency of [1, ACTIVE]) {
-      if (concurrency === configured) continue;
-      const other = await startBenchApp(services, {
-        ...settings,
-        LEDGER_TABLE_NAME: app.ctx.config.ledger.tableName,
-        POLL_CONCURRENCY: String(concurrency),
-      });
-      extra.push(other);
-      await timed(String(concurrency), other, concurrency === 1 ? 2 : TIMED_TICKS);
-    }
-    printTable(rows);
-    const statuses = new Map<string, number>();
-    for (const c of await emulator.captures()) statuses.set(c.status, (statuses.get(c.status) ?? 0) + 1);
-    console.log(
-      `Captures in the emulator afterwards: ${[...statuses].map(([s, n]) => `${n} ${s}`).join(', ')}; ` +
-        `active ledger records: ${(await app.ctx.ledger.listActive()).length}.`,
-    );
-    console.log(
-      'Notes: each running capture costs one queryStatus (POST, 202 + Location) and one poll of its operation (the ' +
-        'SDK polls at once; updateIntervalInMs 250 only spaces later polls), so a tick is about ' +
-        'ceil(captures / concurrency) × 2 × latency plus ledger reads and writes. Emulated operations are compressed ' +
-        `(time scale ${TIME_SCALE}×): where Azure's queryStatus operation takes longer, each extra poll adds 250 ms ` +
-        'plus a round trip. The concurrency-1 row is 2 ticks (it is the slow one).',
-    );
-  } finally {
-    await Promise.all([app.stop(), ...extra.map((a) => a.stop())]);
-  }
+await runBenchWorker(import.meta.url, { timeScale: 1, latencyInMs: 0 }, async (services) => {
+  await idleTickTableRequests(services);
+  await captureLifeRequests(services);
+  await tickWallTime(services, [20, 500]);
 });
 
-/** One tick through the timer handler; the ARM requests it made. */
-async function tickRequests(app: BenchApp, emulator: EmulatorClient): Promise<RequestLogEntry[]> {
-  const from = Date.now();
-  await app.tick();
-  return (await emulator.requests()).filter((r) => r.startedAt >= from);
+/** 1. Table requests of idle ticks, with and without history. */
+async function idleTickTableRequests(services: BenchServices): Promise<void> {
+  const app = await startBenchApp(services);
+  try {
+    const rows: Array<Array<string | number>> = [
+      ['historical records', 'first tick (with retention sweep)', 'idle tick', 'requests of the idle tick'],
+    ];
+    for (const history of [0, 10_000]) {
+      const requests: string[] = [];
+      const counting: PipelinePolicy = {
+        name: 'countRequests',
+        sendRequest: (request, next) => {
+          requests.push(`${request.method} ${new URL(request.url).pathname.split('/').pop() ?? ''}`);
+          return next(request);
+        },
+      };
+      const client = TableClient.fromConnectionString(
+        services.azuriteConnectionString,
+        `benchidle${history}${Date.now()}`,
+        { allowInsecureConnection: true, additionalPolicies: [{ policy: counting, position: 'perCall' }] },
+      );
+      const ledger = new CaptureLedger(client);
+      await ledger.ensureTable();
+      await seedHistory(client, history);
+      const deps = { ...app.ctx, ledger, logger: silentLogger };
+      requests.length = 0;
+      await pollCaptures(deps);
+      const first = requests.length;
+      requests.length = 0;
+      await pollCaptures(deps);
+      rows.push([history, first, requests.length, requests.join(', ')]);
+    }
+    console.log('\n## Table requests per idle poller tick');
+    printTable(rows);
+  } finally {
+    await app.stop();
+  }
 }
 
-async function startCaptures(app: BenchApp, vms: readonly string[]): Promise<void> {
-  for (const vm of vms) {
+async function seedHistory(client: TableClient, count: number): Promise<void> {
+  const at = new Date().toISOString();
+  for (let done = 0; done < count; done += 100) {
+    const actions: TableTransaction['actions'] = [];
+    for (let i = done; i < Math.min(count, done + 100); i++) {
+      actions.push([
+        'create',
+        toCaptureEntity({
+          alertId: `/subscriptions/${SUB_ID}/providers/Microsoft.AlertsManagement/alerts/history-${i}`,
+          ruleName: 'r',
+          severity: 'Sev3',
+          firedAt: at,
+          monitorCondition: 'Fired',
+          target: vmId(`old-${i}`),
+          targetKind: 'vm',
+          vmName: `old-${i}`,
+          subscriptionId: SUB_ID,
+          state: 'notified',
+          attempts: 1,
+          notifyAttempts: 1,
+          createdAt: at,
+          updatedAt: at,
+          notifiedAt: at,
+        }),
+      ]);
+    }
+    await client.submitTransaction(actions);
+  }
+}
+
+/** 2. ARM requests over one 300 s capture's life. */
+async function captureLifeRequests(services: BenchServices): Promise<void> {
+  const { emulator } = services;
+  await emulator.configure({ timeScale: 60, retryAfterSeconds: 10, uploadDelaySeconds: 10 });
+  const vm = vmId('life-01');
+  await emulator.registerVm({ id: vm, location: REGION });
+  const app = await startBenchApp(services, {
+    CAPTURE_TIME_LIMIT_SECONDS: '300',
+    LOCAL_TIME_SCALE: '60',
+  });
+  try {
+    const from = Date.now();
     const answer = await app.post(firedAlert(vm));
-    if (answer.body.outcome !== 'started')
-      throw new Error(`alert on ${vm} answered ${answer.status} ${answer.body.outcome ?? '?'}`);
+    const name = answer.body.captureName ?? '';
+    const made = async () => (await emulator.requests()).filter((r) => r.startedAt >= from);
+    const beforePut = (await made()).length;
+    let ticks = 0;
+    while (app.receiver.notifications().length === 0 && ticks < 40) {
+      await new Promise((r) => setTimeout(r, 500)); // 30 emulated seconds
+      await app.tick();
+      ticks++;
+    }
+    const all = await made();
+    const put = all.findIndex((r) => r.method === 'PUT' && r.path.endsWith(name));
+    const after = all.slice(put + 1);
+    console.log(`\n## ARM requests over one 300 s capture's life (Retry-After 10 s, ${ticks} ticks of 30 s)`);
+    printTable([
+      ['phase', 'ARM requests', 'requests'],
+      [
+        'webhook, before the PUT',
+        beforePut - 1,
+        all
+          .slice(0, put)
+          .map((r) => `${r.method} ${tail(r.path)}`)
+          .join(', '),
+      ],
+      ['the PUT', 1, `PUT ${tail(all[put]?.path ?? '')}`],
+      [
+        'poller, PUT to notification',
+        after.length,
+        after.map((r) => `${r.method} ${tail(r.path)}`).join(', '),
+      ],
+    ]);
+    console.log(
+      `Notification: ${JSON.stringify((app.receiver.notifications()[0] as { type?: string })?.type)}`,
+    );
+  } finally {
+    await app.stop();
+    await emulator.configure({ timeScale: 1 });
   }
 }
 
-/** Waits until the emulator shows `count` captures Running (they start 2 emulated seconds after the PUT). */
-async function waitRunning(emulator: EmulatorClient, count: number): Promise<void> {
-  const until = Date.now() + 15_000;
-  while ((await emulator.captures()).filter((c) => c.status === 'Running').length < count) {
-    if (Date.now() > until) throw new Error(`fewer than ${count} captures reached Running`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function tail(path: string): string {
+  return path
+    .split('/')
+    .slice(-2)
+    .join('/')
+    .replace(/operationResults\/[^/]+|operations\/[^/]+/, 'operation');
 }
 
-/** "20× POST …/queryStatus, 20× GET …/operationResults/{id}": the requests of a tick by kind. */
-function describe(requests: readonly RequestLogEntry[]): string {
-  if (requests.length === 0) return 'none';
-  const kinds = new Map<string, number>();
-  for (const r of requests) {
-    const kind = `${r.method} ${shortPath(r.path)
-      .replace(/.*\/networkWatchers\/[^/]+/i, '…')
-      .replace(/\/packetCaptures\/[^/]+/i, '/packetCaptures/{name}')}`;
-    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+/** 3. Tick wall time with many running captures. */
+async function tickWallTime(services: BenchServices, sizes: readonly number[]): Promise<void> {
+  const { emulator } = services;
+  await emulator.configure({
+    timeScale: 1,
+    retryAfterSeconds: 10,
+    uploadDelaySeconds: 10,
+    sessionLimit: 10_000,
+  });
+  const rows: Array<Array<string | number>> = [
+    ['running captures', 'tick, none due: median ms', 'ARM requests', 'tick, all due: ms', 'ARM requests'],
+  ];
+  for (const size of sizes) {
+    let offsetInMs = 0;
+    const app = await startBenchApp(
+      services,
+      {
+        CAPTURE_SESSION_BUDGET: '1000',
+        CAPTURE_TIME_LIMIT_SECONDS: '600',
+        CAPTURE_MAX_TIME_LIMIT_SECONDS: '600',
+      },
+      { now: () => Date.now() + offsetInMs },
+    );
+    try {
+      const vms = Array.from({ length: size }, (_, i) => vmId(`tick${size}-${i}`));
+      for (const id of vms) await emulator.registerVm({ id, location: REGION });
+      for (let i = 0; i < vms.length; i += 25) {
+        await Promise.all(vms.slice(i, i + 25).map((id) => app.post(firedAlert(id))));
+      }
+      await new Promise((r) => setTimeout(r, 11_000)); // the create operations (10 s) end
+      await app.tick(); // reads the create operations
+      const times: number[] = [];
+      let idleRequests = 0;
+      for (let i = 0; i < 3; i++) {
+        const from = Date.now();
+        const t = performance.now();
+        await app.tick();
+        times.push(performance.now() - t);
+        idleRequests = (await emulator.requests()).filter((r) => r.startedAt >= from).length;
+      }
+      offsetInMs = 601_000; // past their expected end: every one is due
+      const from = Date.now();
+      const t = performance.now();
+      await app.tick();
+      const dueTime = performance.now() - t;
+      const dueRequests = (await emulator.requests()).filter((r) => r.startedAt >= from).length;
+      rows.push([size, Math.round(median(times)), idleRequests, Math.round(dueTime), dueRequests]);
+    } finally {
+      await app.stop();
+    }
   }
-  return [...kinds].map(([k, n]) => `${n}× ${k}`).join(', ');
+  console.log(
+    `\n## Poller tick wall time, Retry-After 10 s, POLL_CONCURRENCY 8 (none due: median of 3 ticks; all due: one tick)`,
+  );
+  printTable(rows);
+  console.log(
+    'Notes: a capture not due costs no ARM request and no ledger read (only its active-index entry); a due one costs one queryStatus POST ' +
+      '(202, Retry-After 10 s) and one ledger write: its answer is read on the next tick instead of being waited for.',
+  );
 }

@@ -785,6 +785,35 @@ export class NetworkWatcherModel {
     scaleSetName: string,
     instanceId: string,
   ): unknown {
+    return this.vmBody(this.scaleSetVm(subscriptionId, resourceGroup, scaleSetName, instanceId));
+  }
+
+  /**
+   * A scale-set instance's extensions (`VirtualMachineScaleSetVMExtension` list), `{ value: [...] }`: those it was
+   * registered with. 404 `ResourceNotFound` when the instance is not registered.
+   */
+  listScaleSetVmExtensions(
+    subscriptionId: string,
+    resourceGroup: string,
+    scaleSetName: string,
+    instanceId: string,
+    withInstanceView: boolean,
+  ): unknown {
+    const vm = this.scaleSetVm(subscriptionId, resourceGroup, scaleSetName, instanceId);
+    return {
+      value: [...vm.extensions.values()].map((e) => ({
+        ...this.extensionBody(e, withInstanceView),
+        type: 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/extensions',
+      })),
+    };
+  }
+
+  private scaleSetVm(
+    subscriptionId: string,
+    resourceGroup: string,
+    scaleSetName: string,
+    instanceId: string,
+  ): VmRecord {
     const id = `${scaleSetIdOf(subscriptionId, resourceGroup, scaleSetName)}/virtualMachines/${instanceId}`;
     const vm = this.vms.get(id.toLowerCase());
     if (!vm) {
@@ -794,7 +823,7 @@ export class NetworkWatcherModel {
         resourceGroup,
       );
     }
-    return this.vmBody(vm);
+    return vm;
   }
 
   /** The Microsoft.Compute body of a VM or of a scale-set instance. */

@@ -326,6 +326,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     {
       method: 'GET',
+      pattern: new RegExp(`^${VMSS}/virtualMachines/([^/]+)/extensions$`, 'i'),
+      provider: 'compute',
+      handle: ({ params: [s, g, ss, i], url }) => ({
+        status: 200,
+        body: model.listScaleSetVmExtensions(s!, g!, ss!, i!, expandsInstanceView(url)),
+      }),
+    },
+    {
+      method: 'GET',
       pattern: new RegExp(`^${VMSS}/extensions$`, 'i'),
       provider: 'compute',
       handle: ({ params: [s, g, ss] }) => ({ status: 200, body: model.listScaleSetExtensions(s!, g!, ss!) }),
@@ -623,6 +632,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           return sendJson(res, 201, { registered: w.id });
         }
         case 'GET /_emulator/captures':
+          clock.catchUp();
           return sendJson(res, 200, model.captures());
         case 'POST /_emulator/captures':
           return sendJson(res, 201, model.plantCapture(obj() as unknown as PlantedCapture));
@@ -765,7 +775,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     registerVm: (vm) => model.registerVm(vm),
     registerWatcher: (w) => model.registerWatcher(w),
     plantCapture: (c) => model.plantCapture(c),
-    captures: () => model.captures(),
+    captures: () => {
+      clock.catchUp();
+      return model.captures();
+    },
     requests: () => requestLog.map((r) => ({ ...r })),
     limitRefusals: () => model.limitRefusals(),
     configure,

@@ -40,6 +40,7 @@ export interface BenchApp {
 export async function startBenchApp(
   services: BenchServices,
   settings: Record<string, string> = {},
+  options: { now?: () => number } = {},
 ): Promise<BenchApp> {
   const { emulator, azuriteConnectionString } = services;
   const receiver = await startNotificationReceiver();
@@ -54,7 +55,7 @@ export async function startBenchApp(
     CAPTURE_STORAGE_CONNECTION_STRING: azuriteConnectionString,
     ...settings,
   };
-  let ctx = createAppContext(allSettings, { credential, logger: silentLogger });
+  let ctx = createAppContext(allSettings, { credential, logger: silentLogger, now: options.now });
   const webhook = createAlertWebhookHandler(() => ctx);
   const poller = createCapturePollerHandler(() => ctx);
   const invocation = (functionName: string) =>
@@ -84,7 +85,7 @@ export async function startBenchApp(
       await poller(timer, invocation('capturePoller'));
     },
     restart() {
-      ctx = createAppContext(allSettings, { credential, logger: silentLogger });
+      ctx = createAppContext(allSettings, { credential, logger: silentLogger, now: options.now });
     },
     stop: () => receiver.stop(),
   };

@@ -215,6 +215,21 @@ describe('scale-set model extensions', () => {
     ]);
   });
 
+  it("lists an instance's own extensions (VirtualMachineScaleSetVMExtensions_List)", async () => {
+    emulator.registerVm({ id: `${SS}/virtualMachines/4`, location: 'eastus', agentState: 'Failed' });
+    expect(await listExtensions(`${SS}/virtualMachines/4`)).toEqual([
+      expect.objectContaining({
+        name: 'AzureNetworkWatcherExtension',
+        type: 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/extensions',
+        properties: expect.objectContaining({ provisioningState: 'Failed' }) as unknown,
+      }),
+    ]);
+    const unknown = await rawRequest(emulator, `${SS}/virtualMachines/9/extensions?api-version=${COMPUTE}`, {
+      headers: await bearer(emulator),
+    });
+    expect(unknown.status).toBe(404);
+  });
+
   it('answers an empty model extension list for a scale set without the agent, and 404 for an unknown one', async () => {
     emulator.registerVm({ id: `${SS}/virtualMachines/0`, location: 'eastus', agentInstalled: false });
     expect(await listExtensions(SS)).toEqual([]);

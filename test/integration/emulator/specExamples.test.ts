@@ -24,7 +24,10 @@ const NW1 = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Networ
 
 let emulator: Emulator;
 beforeAll(async () => {
-  emulator = await startTestEmulator();
+  // The examples are about wire shapes: a clock that moves only when a test advances it, and operations that end
+  // at once, so no capture reaches its time limit (and changes its storagePath) while an example is compared.
+  // Timing is covered by realisticTiming.test.ts.
+  emulator = await startTestEmulator({ timeScale: 1, retryAfterSeconds: 0, captureStartSeconds: 0 });
 });
 afterAll(() => emulator.stop());
 beforeEach(() => emulator.reset());

@@ -74,6 +74,30 @@ describe('the ledger at scale', () => {
     }
   });
 
+  it('a tick reads only the records that are due: one waiting for its capture to end costs its index entry only', async () => {
+    const clock = testClock();
+    const { ledger, requests } = await countedLedger(() => clock.now);
+    const later = new Date(clock.now.getTime() + 300_000).toISOString();
+    const waiting = await ledger.insert(newRecord({ state: 'running', nextAttemptAt: later }));
+    const due = await ledger.insert(newRecord());
+    requests.length = 0;
+
+    const listed = await ledger.listDue(clock.now);
+
+    expect(listed.active).toBe(2);
+    expect(listed.records.map((r) => r.alertId)).toEqual([due.created ? due.record.alertId : '']);
+    expect(requests).toHaveLength(2); // the index, then the one due record
+    // Once its time comes it is listed; moving it later moves its index entry too.
+    clock.advanceSeconds(301);
+    const now = await ledger.listDue(clock.now);
+    expect(now.records).toHaveLength(2);
+    const record = now.records.find((r) => r.alertId === (waiting.created ? waiting.record.alertId : ''));
+    await ledger.move(record!, 'note', {
+      nextAttemptAt: new Date(clock.now.getTime() + 60_000).toISOString(),
+    });
+    expect((await ledger.listDue(clock.now)).records).toHaveLength(1);
+  });
+
   it(`removes records older than LEDGER_RETENTION_DAYS that are done, keeps active ones, without a scan`, async () => {
     const clock = testClock('2025-01-01T10:00:00.000Z');
     const { ledger, requests } = await countedLedger(() => clock.now);
