@@ -63,6 +63,7 @@ export async function runDelete(args: readonly string[], ctx: VerbContext): Prom
       deps: app,
       report: {
         active: 0,
+        due: 0,
         started: 0,
         finished: 0,
         notified: 0,
