@@ -307,6 +307,23 @@ describe('alert-capture operator verbs after one alert', () => {
     expect(del.stdout).toBe('capture person-capture: resource delete accepted\n');
     const again = await h.cli(['stop', 'person-broken', '--force']);
     expect(again.code).toBe(0);
+    // Deleted while waited on: wait says it is gone (exit 1). The emulator keeps it until its delete ran.
+    await h.emulator.advanceClock(30);
+    const gone = await h.cli(['wait', 'person-capture', '--subscription', SUB]);
+    expect([gone.code, gone.stderr]).toEqual([
+      3,
+      expect.stringContaining('no alert or capture "person-capture"'),
+    ]);
+  });
+
+  it('wait on an alert the poller already finished ends at once from the ledger, with the file', async () => {
+    const slept = h.sleptSeconds();
+    const run = await h.cli(['wait', ALERT_ID, '--json']);
+    expect(run.code).toBe(0);
+    expect(h.sleptSeconds()).toBe(slept); // no waiting at all
+    const result = JSON.parse(run.stdout) as WaitResult;
+    expect(result).toMatchObject({ outcome: 'stopped', status: 'Stopped', stopReason: 'TimeExceeded' });
+    expect(result.file).toBe((await h.ctx.ledger.get(ALERT_ID))?.storagePath);
   });
 
   it('prints the operator usage for --help', async () => {
