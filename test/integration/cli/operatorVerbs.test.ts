@@ -307,7 +307,7 @@ describe('alert-capture operator verbs after one alert', () => {
     expect(del.stdout).toBe('capture person-capture: resource delete accepted\n');
     const again = await h.cli(['stop', 'person-broken', '--force']);
     expect(again.code).toBe(0);
-    // Deleted while waited on: wait says it is gone (exit 1). The emulator keeps it until its delete ran.
+    // Once its delete ran it is nowhere: wait (like every verb) exits 3.
     await h.emulator.advanceClock(30);
     const gone = await h.cli(['wait', 'person-capture', '--subscription', SUB]);
     expect([gone.code, gone.stderr]).toEqual([
