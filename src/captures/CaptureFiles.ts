@@ -79,6 +79,33 @@ export class CaptureFiles {
   }
 
   /**
+   * The blob holding a capture's file (see `findCaptureBlob`), for the operator CLI's `download` and `delete
+   * --purge-file`: `undefined` when the path is outside the capture account's container or no file is there yet.
+   */
+  async findFile(storagePath: string, startedAt?: string): Promise<BlobClient | undefined> {
+    const reported = this.blob(storagePath);
+    if (!reported) return undefined;
+    try {
+      return await this.findCaptureBlob(reported, startedAt);
+    } catch (e) {
+      // No container yet: Network Watcher creates it with the first file it uploads.
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** The capture account's SKU and kind as storage reports them (`Standard_LRS`, `StorageV2`), for `doctor`. */
+  async accountInfo(
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<{ skuName?: string; accountKind?: string }> {
+    const service =
+      this.service ??
+      new BlobServiceClient(`https://${this.accountName}.blob.core.windows.net`, this.credential);
+    const info = await service.getAccountInfo({ abortSignal: options.abortSignal });
+    return { skuName: info.skuName, accountKind: info.accountKind };
+  }
+
+  /**
    * The capture's file: the blob at the reported `storagePath` when it exists, else the first file written under
    * the same folder at or after the capture started (the agent may name the file differently from the path ARM
    * reported). `undefined` when neither is there yet; then the download meets BlobNotFound and the poller waits.

@@ -6,6 +6,11 @@ import { formatSummaryText } from '../pcap/formatSummaryText.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
 import { DEFAULT_CONVERSATION_TABLE_SIZE } from '../pcap/SummaryBuilder.js';
 import { runReport } from './runReport.js';
+import { isOperatorVerb, OPERATOR_USAGE, runOperatorVerb } from './operatorVerbs.js';
+import { namesCapture } from './verbs/summarizeCapture.js';
+import type { RunCliOptions } from './verbContext.js';
+
+export type { RunCliOptions } from './verbContext.js';
 
 /** The streams the command uses; tests pass their own. */
 export interface CliIo {
@@ -56,8 +61,17 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
  * Runs the `alert-capture` command with `argv` (the arguments after the program name) and returns its exit code.
  * Never throws and never calls `process.exit`, so tests can call it directly.
  */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  options: RunCliOptions = {},
+): Promise<number> {
   if (argv[0] === 'report') return runReport(argv.slice(1), io);
+  // The operator verbs (list, start, stop...) live in their own files; this file keeps summarize.
+  if (isOperatorVerb(argv[0])) return runOperatorVerb(argv[0]!, argv.slice(1), io, options);
+  if (argv[0] === 'summarize' && namesCapture(argv[1])) {
+    return runOperatorVerb('summarize-capture', argv.slice(1), io, options);
+  }
   const positional: string[] = [];
   let json = false;
   let allConversations = false;
@@ -65,7 +79,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (arg === '--json') json = true;
     else if (arg === '--all-conversations') allConversations = true;
     else if (arg === '--help' || arg === '-h') {
-      await write(io.stdout, USAGE);
+      await write(io.stdout, `${USAGE}\n${OPERATOR_USAGE}`);
       return EXIT_OK;
     } else if (arg.startsWith('--')) {
       await write(io.stderr, `alert-capture: unknown option ${arg}\n\n${USAGE}`);

@@ -72,6 +72,12 @@ export interface ListByTargetOptions {
   includeInactive?: boolean;
 }
 
+/** Options for {@link CaptureLedger.listRecords}. */
+export interface ListRecordsOptions {
+  /** ISO time: only records created at or after it. */
+  createdSince?: string;
+}
+
 /** Options for {@link CaptureLedger.removeExpired}. */
 export interface RemoveExpiredOptions {
   /** Records created more than this many days ago, and no longer active, are removed. */
@@ -411,6 +417,29 @@ export class CaptureLedger {
     const entities = await queryEntities(this.access, filter, 'listByTarget');
     const records = entities.map((e) => this.read(e)).filter((r): r is CaptureRecord => r !== undefined);
     return records.sort((a, b) => compare(b.createdAt, a.createdAt));
+  }
+
+  /**
+   * Every record created at or after `createdSince` (ISO; all when unset), newest first. A partition scan: for
+   * the operator CLI (`alert-capture list`), never on a tick.
+   */
+  async listRecords(options: ListRecordsOptions = {}): Promise<CaptureRecord[]> {
+    const filter =
+      odata`PartitionKey eq ${RECORD_PARTITION_KEY}` +
+      (options.createdSince ? ` and ${odata`createdAt ge ${options.createdSince}`}` : '');
+    const entities = await queryEntities(this.access, filter, 'listRecords');
+    const records = entities.map((e) => this.read(e)).filter((r): r is CaptureRecord => r !== undefined);
+    return records.sort((a, b) => compare(b.createdAt, a.createdAt));
+  }
+
+  /** The record whose capture has this name (names are per attempt: at most one), for the operator CLI. */
+  async findByCaptureName(captureName: string): Promise<CaptureRecord | undefined> {
+    const entities = await queryEntities(
+      this.access,
+      odata`PartitionKey eq ${RECORD_PARTITION_KEY} and captureName eq ${captureName.toLowerCase()}`,
+      'findByCaptureName',
+    );
+    return entities.map((e) => this.read(e)).find((r): r is CaptureRecord => r !== undefined);
   }
 
   /**

@@ -18,8 +18,10 @@ export type TargetKind = 'vm' | 'vmssInstance';
  * Free-text fields longer than {@link RECORD_TEXT_MAX_CHARS} are cut (ending in `…`) when stored.
  */
 export interface CaptureRecord {
-  /** The alert's id exactly as received: the dedupe key. */
+  /** The alert's id exactly as received: the dedupe key (`manual:{uuid}` for a capture started by hand). */
   alertId: string;
+  /** `manual` for a capture started with `alert-capture start`; unset (an alert's) otherwise. */
+  kind?: 'manual';
   ruleName: string;
   /** E.g. `Sev3`. */
   severity: string;
@@ -151,6 +153,7 @@ export type CaptureEntity = Record<string, string | number | boolean> & {
 
 const TEXT_FIELDS = [
   'alertId',
+  'kind',
   'ruleName',
   'severity',
   'firedAt',
@@ -235,6 +238,7 @@ const count = z.number().int().nonnegative().catch(0);
 
 const storedRecordSchema = z.object({
   alertId: z.string(),
+  kind: z.literal('manual').optional().catch(undefined),
   ruleName: z.string().catch(''),
   severity: z.string().catch(''),
   firedAt: z.string().catch(''),

@@ -34,6 +34,9 @@ export const COMPUTE_API_VERSIONS: readonly string[] = [
   '2025-04-01',
 ];
 
+/** Microsoft.Authorization api-versions accepted for the permissions list. */
+export const AUTHORIZATION_API_VERSIONS: readonly string[] = ['2015-07-01', '2018-07-01', '2022-04-01'];
+
 /** The App Service managed identity protocol version. */
 export const MSI_API_VERSION = '2019-08-01';
 

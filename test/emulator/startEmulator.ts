@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  AUTHORIZATION_API_VERSIONS,
   COMPUTE_API_VERSIONS,
   FIRST_PAGED_NETWORK_API_VERSION,
   MSI_API_VERSION,
@@ -41,7 +42,7 @@ export const DEFAULT_CLIENT_ID = '5f0c7b1e-3d2a-4c8e-9b6f-1a2b3c4d5e6f';
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Whose api-versions a route accepts; operation URLs carry the version of the request that made them. */
-type Provider = 'network' | 'compute' | 'operation';
+type Provider = 'network' | 'compute' | 'operation' | 'authorization';
 
 /** What a route handler gets: the request, its parsed parts and the path's captures (original case). */
 interface ArmContext {
@@ -154,6 +155,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const retryAfter = (): string => String(Math.round(settings.retryAfterSeconds / clock.timeScale));
 
   const routes: Route[] = [
+    {
+      // Permissions - List For Resource Group / For Resource: what the caller may do at a scope, as ARM computes it
+      // from the caller's role assignments (https://learn.microsoft.com/rest/api/authorization/permissions).
+      // The emulator's identity has every action but `deniedActions` (its notActions).
+      method: 'GET',
+      pattern: new RegExp(`^${SUB}(?:/.+)?/providers/Microsoft\\.Authorization/permissions$`, 'i'),
+      provider: 'authorization',
+      handle: () => ({
+        status: 200,
+        body: {
+          value: [
+            {
+              actions: ['*'],
+              notActions: [...(options.deniedActions ?? [])],
+              dataActions: [],
+              notDataActions: [],
+            },
+          ],
+        },
+      }),
+    },
     {
       method: 'GET',
       pattern: new RegExp(`^${SUB}/providers/Microsoft\\.Network/networkWatchers$`, 'i'),
@@ -447,9 +469,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const supported =
       route.provider === 'operation'
         ? [...NETWORK_API_VERSIONS, ...COMPUTE_API_VERSIONS]
-        : route.provider === 'network'
-          ? NETWORK_API_VERSIONS
-          : COMPUTE_API_VERSIONS;
+        : route.provider === 'authorization'
+          ? AUTHORIZATION_API_VERSIONS
+          : route.provider === 'network'
+            ? NETWORK_API_VERSIONS
+            : COMPUTE_API_VERSIONS;
     if (!supported.includes(apiVersion)) {
       throw new ArmError(
         400,

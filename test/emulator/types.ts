@@ -1,5 +1,10 @@
 /** Options for {@link startEmulator}. */
 export interface EmulatorOptions {
+  /**
+   * ARM actions the identity lacks (e.g. `Microsoft.Network/networkWatchers/packetCaptures/write`): the
+   * permissions list answers them as `notActions` of an otherwise `*` grant. Only the permissions API reads it.
+   */
+  deniedActions?: string[];
   /** Port on 127.0.0.1; default 0 (free port). */
   port?: number;
   /** TLS key and cert (PEM). Default: a new self-signed cert for 127.0.0.1 + localhost made at start. */

@@ -10,6 +10,7 @@ import { ConfigError } from '../../src/errors.js';
 import { redact } from '../../src/logger.js';
 import { createCertificate, startEmulator, writeCertificateFile, type Emulator } from '../emulator/index.js';
 import { startAzurite, stopChild, type AzuriteInstance } from '../support/azurite.js';
+import { writeCliEnv } from './cliEnv.js';
 import { startNotificationReceiver, type NotificationReceiver } from './notificationReceiver.js';
 import { formatClockAnchor, SANDBOX_CLOCK_SETTING } from './sandboxClock.js';
 
@@ -54,6 +55,8 @@ export interface Sandbox extends SandboxInfo {
   timeScale: number;
   /** The app settings taken from the environment instead of the sandbox's defaults, secrets masked. */
   overrides: Record<string, string>;
+  /** Where cli.env (the operator CLI's environment, mode 600) was written, if it was. */
+  cliEnvFile?: string;
   /** Stops the app, the emulator, the receiver and Azurite, and removes the files the sandbox wrote. */
   stop(): Promise<void>;
 }
@@ -265,10 +268,14 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
       notificationsUrl: receiver.notificationsUrl,
     };
     let sandboxFile: string | undefined;
+    let cliEnvFile: string | undefined;
     if (options.writeFile ?? true) {
       sandboxFile = path.join(outputDirectory, 'sandbox.json');
       written.push(sandboxFile);
       await writeFile(sandboxFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      cliEnvFile = path.join(outputDirectory, 'cli.env');
+      written.push(cliEnvFile);
+      await writeCliEnv(cliEnvFile, appSettings, caFile);
     }
     return {
       ...info,
@@ -276,6 +283,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
       functionsUrl,
       appSettings,
       sandboxFile,
+      cliEnvFile,
       timeScale,
       overrides,
       stop: stopAll,

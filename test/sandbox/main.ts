@@ -34,6 +34,7 @@ alert-capture sandbox ready in ${seconds} s (Ctrl+C stops everything)
   }
   clock          x${sandbox.timeScale} (emulator and app alike)
   everything else, with the function key: ${relative(sandbox.sandboxFile)}
+  operator CLI   set -a; . ${relative(sandbox.cliEnvFile)}; npx alert-capture list
 Register a VM:
   curl --cacert ${relative(sandbox.emulatorCaFile)} -X POST ${sandbox.emulatorUrl}/_emulator/vms -H 'content-type: application/json' \\
     -d '{"id":"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1","location":"westeurope"}'
