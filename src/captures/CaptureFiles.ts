@@ -26,6 +26,11 @@ export interface CaptureFilesOptions {
   now?: () => number;
 }
 
+/** The capture account's name, from `CAPTURE_STORAGE_ACCOUNT_ID` (lower case, as storage host names are). */
+function captureAccountName(config: Pick<Config, 'captureStorageAccountId'>): string {
+  return (config.captureStorageAccountId.split('/').pop() ?? '').toLowerCase();
+}
+
 /**
  * The capture files in storage, as the poller needs them: streamed through the pcap summary, and (behind
  * `NOTIFY_INCLUDE_SAS_LINK`) a short-lived read-only link for the message. In Azure both use the app's identity
@@ -100,7 +105,10 @@ export class CaptureFiles {
   ): Promise<{ skuName?: string; accountKind?: string }> {
     const service =
       this.service ??
-      new BlobServiceClient(`https://${this.accountName}.blob.core.windows.net`, this.credential);
+      new BlobServiceClient(
+        `https://${captureAccountName(this.config)}.blob.${this.config.storageEndpointSuffix}`,
+        this.credential,
+      );
     const info = await service.getAccountInfo({ abortSignal: options.abortSignal });
     return { skuName: info.skuName, accountKind: info.accountKind };
   }
@@ -213,7 +221,7 @@ export function resolveCaptureFile(
     return refuse;
   }
   if (url.username !== '' || url.password !== '') return refuse;
-  const accountName = (config.captureStorageAccountId.split('/').pop() ?? '').toLowerCase();
+  const accountName = captureAccountName(config);
   // The raw path: `new URL` already resolved literal dot segments, encoded ones are checked below.
   const raw = url.pathname.split('/').slice(1);
   if (config.captureStorageConnectionString) {
