@@ -228,8 +228,8 @@ describe('issue 10 settings: storage suffix, watcher resource group, ledger tabl
     expect(
       problemsOf({ ...base, SECURE_WEBHOOK_AUTHORITY_HOST: 'https://login.example/tenant' }).join(),
     ).toContain('SECURE_WEBHOOK_AUTHORITY_HOST');
-    });
   });
+});
 
 describe('configWarnings', () => {
   it('warns when CAPTURE_BYTES_PER_PACKET cuts TCP headers with options, naming the setting and the need', () => {
