@@ -32,10 +32,12 @@ var baseOperatorActions = [
   'Microsoft.Network/networkWatchers/packetCaptures/stop/action'
   // resources.getById on a VM (getLocation; installAgent reads its OS type).
   'Microsoft.Compute/virtualMachines/read'
-  // resources.getById on the VM's AzureNetworkWatcherExtension (getAgentState).
+  // GET {vm}/extensions (getAgent: the Network Watcher agent under whatever name it was installed).
   'Microsoft.Compute/virtualMachines/extensions/read'
   // resources.getById on a scale set (getLocation of a scale-set target).
   'Microsoft.Compute/virtualMachineScaleSets/read'
+  // GET {scale set}/extensions (getAgent of a scale-set instance: the agent is in the scale set's model).
+  'Microsoft.Compute/virtualMachineScaleSets/extensions/read'
 ]
 
 // Installing the Network Watcher agent on a VM that lacks it (installAgent's PUT): granted only when the app is

@@ -68,7 +68,7 @@ export const ROLE_ACTIONS: readonly RoleAction[] = [
   {
     role: 'captureOperatorRole',
     action: 'Microsoft.Compute/virtualMachines/extensions/read',
-    call: "resources.getById on the VM's agent extension (getAgentState)",
+    call: "GET {vm}/extensions: the agent under any extension name (getAgent)",
     source: /getById\(\s*`\$\{vmId\}\/extensions\/|\/extensions\?api-version/,
   },
   {
@@ -76,6 +76,12 @@ export const ROLE_ACTIONS: readonly RoleAction[] = [
     action: 'Microsoft.Compute/virtualMachineScaleSets/read',
     call: 'resources.getById on a scale set (getLocation of a scale-set target)',
     source: /resources\.getById\(\s*resourceId/,
+  },
+  {
+    role: 'captureOperatorRole',
+    action: 'Microsoft.Compute/virtualMachineScaleSets/extensions/read',
+    call: "GET {scale set}/extensions: the agent in the scale set's model (getAgent of an instance)",
+    source: /\/extensions\?api-version/,
   },
   {
     role: 'captureOperatorRole',
