@@ -27,8 +27,11 @@ export const EXIT_PARTIAL = 1;
 export const EXIT_USAGE = 2;
 /** The capture file does not exist. */
 export const EXIT_NO_SUCH_FILE = 3;
-/** The input is not a pcap or pcapng file at all (nothing was summarized). */
-export const EXIT_NOT_A_CAPTURE = 4;
+/**
+ * The input is not a pcap or pcapng file at all (nothing was summarized): invalid input, the operator verbs' exit 2
+ * (4 is their "refused").
+ */
+export const EXIT_NOT_A_CAPTURE = EXIT_USAGE;
 
 /** Usage text printed on a usage error or `--help`. */
 export const USAGE = `Usage: alert-capture summarize <file|-> [--json] [--all-conversations]
@@ -44,8 +47,8 @@ are rolled into "other".
   --json               print one JSON object (the whole summary, every conversation kept) instead of text
   --all-conversations  keep every conversation exactly, in memory that grows with them (offline use)
 
-Exit codes: 0 ok, 1 capture partial or corrupt (what was read is still printed), 2 usage error,
-3 no such file, 4 not a pcap or pcapng file.
+Exit codes: 0 ok, 1 capture partial or corrupt (what was read is still printed), 2 usage error or not a pcap
+or pcapng file, 3 no such file.
 `;
 
 const READ_CHUNK_BYTES = 1 << 20;

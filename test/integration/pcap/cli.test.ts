@@ -183,25 +183,25 @@ describe('alert-capture summarize', () => {
     expect(stderr).toMatch(/cut\.pcap: file ends inside a packet record .* byte offset \d+/);
   });
 
-  it('exits 4 on garbage from standard input, saying so once and printing no summary', async () => {
+  it('exits 2 (invalid input) on garbage from standard input, saying so once and printing no summary', async () => {
     const { code, stdout, stderr } = await cli(
       ['summarize', '-'],
       Buffer.from('garbage that is not a capture'),
     );
-    expect(code).toBe(4);
+    expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toBe(
       'alert-capture: standard input is not a pcap or pcapng file (starts with 67 61 72 62, "garb")\n',
     );
   });
 
-  it('exits 4 on a file that is not a capture, naming it', async () => {
+  it('exits 2 (invalid input) on a file that is not a capture, naming it', async () => {
     const text = join(dir, 'notes.txt');
     await writeFile(text, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14]));
     const empty = join(dir, 'empty.pcap');
     await writeFile(empty, '');
     expect(await cli(['summarize', text])).toEqual({
-      code: 4,
+      code: 2,
       stdout: '',
       stderr: `alert-capture: ${text} is not a pcap or pcapng file (starts with 50 4b 03 04)\n`,
     });
