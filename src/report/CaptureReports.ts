@@ -7,6 +7,7 @@ import {
   RestError,
   SASProtocol,
 } from '@azure/storage-blob';
+import { CAPTURE_CONTAINER, resolveCaptureFile } from '../captures/CaptureFiles.js';
 import type { Config } from '../config.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { makeReport } from './makeReport.js';
@@ -14,8 +15,6 @@ import type { ReportCapture } from './types.js';
 
 /** The container the reports are written to, in the capture storage account, next to Network Watcher's. */
 export const REPORT_CONTAINER = 'capture-reports';
-/** Where Network Watcher writes capture files (as in `src/captures/CaptureFiles.ts`). */
-const CAPTURE_CONTAINER = 'network-watcher-logs';
 /** How long a notified report link stays valid: the same night shift as the capture's. */
 export const REPORT_LINK_TTL_SECONDS = 8 * 3600;
 
@@ -69,7 +68,6 @@ export function reportCaptureOf(record: CaptureRecord, fileName: string): Report
 export class CaptureReports {
   private readonly service: BlobServiceClient | undefined;
   private readonly now: () => number;
-  private readonly accountName: string;
   private containerReady: Promise<unknown> | undefined;
 
   constructor(
@@ -81,7 +79,6 @@ export class CaptureReports {
       ? BlobServiceClient.fromConnectionString(config.captureStorageConnectionString)
       : undefined;
     this.now = options.now ?? Date.now;
-    this.accountName = (config.captureStorageAccountId.split('/').pop() ?? '').toLowerCase();
   }
 
   /**
@@ -154,38 +151,24 @@ export class CaptureReports {
 
   /**
    * The capture blob of a storage path and its report's blob, only inside the configured capture account's
-   * `network-watcher-logs` container (the path comes from ARM; our token goes nowhere else).
+   * `network-watcher-logs` container, checked by {@link resolveCaptureFile} (host compared whole, URL rebuilt from
+   * the configured account): the path comes from ARM, and our token goes nowhere else.
    */
   private blobs(storagePath: string): { capture: BlobClient; report: BlobClient } | undefined {
-    let url: URL;
-    try {
-      url = new URL(storagePath);
-    } catch {
-      return undefined;
-    }
-    const path = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    if (this.service) {
-      if (path[0] === this.service.accountName) path.shift();
-    } else if (
-      url.protocol !== 'https:' ||
-      !url.hostname.toLowerCase().startsWith(`${this.accountName}.blob.`)
-    ) {
-      return undefined;
-    }
-    const [container, ...name] = path;
-    if (container !== CAPTURE_CONTAINER || name.length === 0 || name.includes('..')) return undefined;
-    const captureName = name.join('/');
-    const reportName = `${captureName.replace(/\.[^./]*$/, '')}.html`;
+    const file = resolveCaptureFile(this.config, storagePath);
+    if (!file.ok) return undefined;
+    const reportName = `${file.blobName.replace(/\.[^./]*$/, '')}.html`;
     if (this.service) {
       return {
-        capture: this.service.getContainerClient(container).getBlobClient(captureName),
+        capture: this.service.getContainerClient(CAPTURE_CONTAINER).getBlobClient(file.blobName),
         report: this.service.getContainerClient(REPORT_CONTAINER).getBlobClient(reportName),
       };
     }
+    const origin = new URL(file.url).origin;
     const encode = (n: string): string => n.split('/').map(encodeURIComponent).join('/');
     return {
-      capture: new BlobClient(`${url.origin}/${container}/${encode(captureName)}`, this.credential),
-      report: new BlobClient(`${url.origin}/${REPORT_CONTAINER}/${encode(reportName)}`, this.credential),
+      capture: new BlobClient(file.url, this.credential),
+      report: new BlobClient(`${origin}/${REPORT_CONTAINER}/${encode(reportName)}`, this.credential),
     };
   }
 }

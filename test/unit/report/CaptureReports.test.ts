@@ -91,6 +91,10 @@ describe('CaptureReports in Azure (identity, no connection string)', () => {
     ['plain http', 'http://capstore.blob.core.windows.net/network-watcher-logs/a.cap'],
     ['a path escaping the container', 'https://capstore.blob.core.windows.net/network-watcher-logs/%2E%2E/x'],
     ['not a URL', 'network-watcher-logs/a.cap'],
+    // The lookalike hosts of issue 10: the account name followed by `.blob.` on a host of someone else's.
+    ['a lookalike host', 'https://capstore.blob.attacker.example/network-watcher-logs/a.cap'],
+    ['a port', 'https://capstore.blob.core.windows.net:8443/network-watcher-logs/a.cap'],
+    ['user info', 'https://x@capstore.blob.core.windows.net/network-watcher-logs/a.cap'],
   ])(
     'never reads, writes next to nor signs a file in %s, and asks no token for it',
     async (_what, storagePath) => {
