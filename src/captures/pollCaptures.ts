@@ -2,7 +2,7 @@ import { errorMessage } from '../errors.js';
 import type { CaptureLedger } from '../ledger/CaptureLedger.js';
 import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
 import { driveRecord } from './driveRecord.js';
-import type { PollDeps, PollReport } from './pollTypes.js';
+import { emptyPollReport, type PollDeps, type PollReport } from './pollTypes.js';
 
 export type { PollDeps, PollReport } from './pollTypes.js';
 export { toNotification } from './notifyRecord.js';
@@ -22,17 +22,7 @@ const lastSweep = new WeakMap<CaptureLedger, number>();
 export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
   const { config, ledger, logger } = deps;
   const now = (deps.now ?? Date.now)();
-  const report: PollReport = {
-    active: 0,
-    due: 0,
-    started: 0,
-    finished: 0,
-    notified: 0,
-    failed: 0,
-    errors: 0,
-    deferred: 0,
-    expired: 0,
-  };
+  const report: PollReport = emptyPollReport();
   const tickSignal = AbortSignal.timeout(config.pollTickTimeLimitSeconds * 1000);
   let records;
   try {

@@ -27,6 +27,21 @@ export interface PollReport {
   expired: number;
 }
 
+/** A report of nothing done yet, for a tick to count into. */
+export function emptyPollReport(): PollReport {
+  return {
+    active: 0,
+    due: 0,
+    started: 0,
+    finished: 0,
+    notified: 0,
+    failed: 0,
+    errors: 0,
+    deferred: 0,
+    expired: 0,
+  };
+}
+
 /** One record's work in a tick: its deps, the tick's report, and the record's deadline. */
 export interface RecordWork {
   deps: PollDeps;

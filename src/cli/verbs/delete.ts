@@ -8,6 +8,7 @@ import { parseVerbArgs, requirePositional } from '../parseVerbArgs.js';
 import { resolveCapture } from '../resolveCapture.js';
 import type { VerbContext } from '../verbContext.js';
 import { refuseForeign } from './stop.js';
+import { emptyPollReport } from '../../captures/pollTypes.js';
 
 /** The `--json` output of `delete`. */
 export interface DeleteOutput {
@@ -61,17 +62,7 @@ export async function runDelete(args: readonly string[], ctx: VerbContext): Prom
     // Ours and ended: the poller's own release (slot first, then the DELETE), so the ledger agrees.
     const released = await releaseCapture(record, {
       deps: app,
-      report: {
-        active: 0,
-        due: 0,
-        started: 0,
-        finished: 0,
-        notified: 0,
-        failed: 0,
-        errors: 0,
-        deferred: 0,
-        expired: 0,
-      },
+      report: emptyPollReport(),
       abortSignal: call.abortSignal,
       now: ctx.now(),
     });
