@@ -68,7 +68,7 @@ export const ROLE_ACTIONS: readonly RoleAction[] = [
   {
     role: 'captureOperatorRole',
     action: 'Microsoft.Compute/virtualMachines/extensions/read',
-    call: "GET {vm}/extensions: the agent under any extension name (getAgent)",
+    call: 'GET {vm}/extensions: the agent under any extension name (getAgent)',
     source: /getById\(\s*`\$\{vmId\}\/extensions\/|\/extensions\?api-version/,
   },
   {
