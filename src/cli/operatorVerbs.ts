@@ -9,6 +9,7 @@ import { runDelete } from './verbs/delete.js';
 import { runDoctor } from './verbs/doctor.js';
 import { runDownload } from './verbs/download.js';
 import { runList } from './verbs/list.js';
+import { runReportCapture } from './verbs/reportCapture.js';
 import { runShow } from './verbs/show.js';
 import { runStart } from './verbs/start.js';
 import { runStop } from './verbs/stop.js';
@@ -29,6 +30,8 @@ const VERBS: Record<string, Verb> = {
   doctor: runDoctor,
   // `summarize <captureName|alertId>`; runCli sends only those here (a file stays with summarize itself).
   'summarize-capture': runSummarizeCapture,
+  // `report <captureName|alertId>`, routed the same way (a file stays with report itself).
+  'report-capture': runReportCapture,
 };
 
 /** Usage of the operator verbs (README, "Operator CLI", has an example of each). */
@@ -43,6 +46,7 @@ export const OPERATOR_USAGE = `Operator verbs (settings from the environment and
   alert-capture download <name|alertId> [-o PATH] [--json]
   alert-capture doctor --vm ID [--instance N] [--json]
   alert-capture summarize <captureName|alertId> [--json]   (the capture's file, straight from storage)
+  alert-capture report <captureName|alertId> [-o PATH]      (its HTML report, from storage; default <name>.html)
   SPEC: protocol=TCP,remoteIPAddress=10.0.0.0-10.0.0.255,remotePort=443;8443
 
 Exit codes: 0 done, 1 operation failed, 2 usage or invalid input, 3 not found, 4 refused (not ours without

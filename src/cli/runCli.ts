@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { errorMessage } from '../errors.js';
 import { formatSummaryText } from '../pcap/formatSummaryText.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
 import { DEFAULT_CONVERSATION_TABLE_SIZE } from '../pcap/SummaryBuilder.js';
+import { openFailure } from './openFailure.js';
 import { runReport } from './runReport.js';
 import { isOperatorVerb, OPERATOR_USAGE, runOperatorVerb } from './operatorVerbs.js';
 import { namesCapture } from './verbs/summarizeCapture.js';
@@ -26,7 +26,7 @@ export const EXIT_PARTIAL = 1;
 /** Bad arguments. */
 export const EXIT_USAGE = 2;
 /** The capture file does not exist. */
-export const EXIT_NO_SUCH_FILE = 3;
+export { EXIT_NO_SUCH_FILE } from './openFailure.js';
 /**
  * The input is not a pcap or pcapng file at all (nothing was summarized): invalid input, the operator verbs' exit 2
  * (4 is their "refused").
@@ -69,7 +69,11 @@ export async function runCli(
   io: CliIo,
   options: RunCliOptions = {},
 ): Promise<number> {
-  if (argv[0] === 'report') return runReport(argv.slice(1), io);
+  if (argv[0] === 'report') {
+    return namesCapture(argv[1])
+      ? runOperatorVerb('report-capture', argv.slice(1), io, options)
+      : runReport(argv.slice(1), io);
+  }
   // The operator verbs (list, start, stop...) live in their own files; this file keeps summarize.
   if (isOperatorVerb(argv[0])) return runOperatorVerb(argv[0]!, argv.slice(1), io, options);
   if (argv[0] === 'summarize' && namesCapture(argv[1])) {
@@ -114,14 +118,9 @@ export async function runCli(
         return EXIT_USAGE;
       }
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      await write(
-        io.stderr,
-        code === 'ENOENT' || code === 'ENOTDIR'
-          ? `alert-capture: no such file: ${file}\n`
-          : `alert-capture: cannot read ${file}: ${errorMessage(e)}\n`,
-      );
-      return code === 'ENOENT' || code === 'ENOTDIR' ? EXIT_NO_SUCH_FILE : EXIT_USAGE;
+      const failure = openFailure(file, e);
+      await write(io.stderr, failure.message);
+      return failure.exitCode;
     }
     source = createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
   }

@@ -4,6 +4,7 @@ import { basename, extname } from 'node:path';
 import { errorMessage } from '../errors.js';
 import { makeReport } from '../report/makeReport.js';
 import type { ReportCapture } from '../report/types.js';
+import { openFailure } from './openFailure.js';
 import type { CliIo } from './runCli.js';
 
 /** Usage of `alert-capture report`. */
@@ -16,7 +17,8 @@ endpoints (country and AS from offline data), protocols and ports, a world map. 
   -o <path>       where to write the report (default: the input's name with .html; standard output for "-")
   --fired-at <t>  the alert's fired time, marked on the timeline
 
-Exit codes: 0 ok, 1 capture partial or corrupt (the report of what was read is still written), 2 usage error.
+Exit codes: 0 ok, 1 capture partial or corrupt (the report of what was read is still written), 2 usage error,
+3 no such file.
 `;
 
 const READ_CHUNK_BYTES = 1 << 20;
@@ -64,8 +66,9 @@ export async function runReport(argv: readonly string[], io: CliIo): Promise<num
       const info = await stat(file);
       if (!info.isFile()) throw new Error('not a regular file');
     } catch (e) {
-      io.stderr.write(`alert-capture: cannot read ${file}: ${errorMessage(e)}\n`);
-      return 2;
+      const failure = openFailure(file, e);
+      io.stderr.write(failure.message);
+      return failure.exitCode;
     }
     source = createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
   }

@@ -12,6 +12,14 @@ import { parseVerbArgs, requirePositional } from '../parseVerbArgs.js';
 import { resolveCapture } from '../resolveCapture.js';
 import type { VerbContext } from '../verbContext.js';
 
+/**
+ * A capture's name as a file name in the current folder: a name from ARM (someone else's capture, too) never picks
+ * the folder, so anything but letters, digits, `_`, `.` and `-` becomes `-` and no leading dot is kept.
+ */
+export function safeFileName(captureName: string): string {
+  return captureName.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^\.+/, '') || 'capture';
+}
+
 /** The `--json` output of `download`. */
 export interface DownloadOutput {
   name: string;
@@ -63,8 +71,7 @@ export async function runDownload(args: readonly string[], ctx: VerbContext): Pr
   const target = path.resolve(
     ctx.cwd,
     (values.output as string | undefined) ??
-      // A name from ARM (someone else's capture, too) never picks the folder: one safe file name here.
-      `${capture.name.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^\.+/, '') || 'capture'}${path.extname(new URL(blob.url).pathname) || '.cap'}`,
+      `${safeFileName(capture.name)}${path.extname(new URL(blob.url).pathname) || '.cap'}`,
   );
   const partial = `${target}.partial-${process.pid}`;
   const response = await blob.download(0, undefined, {

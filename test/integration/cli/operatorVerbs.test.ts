@@ -170,6 +170,27 @@ describe('alert-capture operator verbs after one alert', () => {
     expect((await h.cli(['summarize', 'manual:no-such'])).code).toBe(3);
   });
 
+  it('report <alertId> writes the page the file would give, with the alert and settings of its record', async () => {
+    const out = path.join(h.cwd, 'for-report.cap');
+    expect((await h.cli(['download', ALERT_ID, '-o', out])).code).toBe(0);
+    const embedded = (html: string): unknown =>
+      JSON.parse(
+        /<script type="application\/json" id="capture-summary">([^]*?)<\/script>/.exec(html)?.[1] ?? '',
+      );
+    const local = await h.cli(['summarize', out, '--json']);
+    const remote = await h.cli(['report', ALERT_ID, '-o', path.join(h.cwd, 'remote.html')]);
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(remote.stderr).toMatch(/report written to .*remote\.html \(\d+ bytes\)/);
+    const html = await readFile(path.join(h.cwd, 'remote.html'), 'utf8');
+    expect(embedded(html)).toEqual(JSON.parse(local.stdout));
+    // The record names the VM the alert fired on: the page says so, where a file alone cannot.
+    expect(html).toContain('web-01');
+    const byName = await h.cli(['report', alertCapture]);
+    expect(byName.code, byName.stderr).toBe(0);
+    expect(await readFile(path.join(h.cwd, `${alertCapture}.html`), 'utf8')).toContain('<!doctype html>');
+    expect((await h.cli(['report', 'manual:no-such'])).code).toBe(3);
+  });
+
   it('show <alertId> gives the history, the file, the deliveries and the summary head', async () => {
     const run = await h.cli(['show', ALERT_ID]);
     expect(run.code).toBe(0);
