@@ -19,6 +19,8 @@ param retentionDays int
 
 // Network Watcher always writes capture files here; the name is fixed by the service.
 var captureContainerName = 'network-watcher-logs'
+// The container infra/modules/reportStorage.bicep makes for the poller's reports (src/report/CaptureReports.ts).
+var reportContainerName = 'capture-reports'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: storageAccountName
@@ -73,8 +75,10 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
               blobTypes: [
                 'blockBlob'
               ]
+              // The reports the poller writes next to each capture go with its file (same retention).
               prefixMatch: [
                 '${captureContainerName}/'
+                '${reportContainerName}/'
               ]
             }
             actions: {
