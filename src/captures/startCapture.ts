@@ -28,6 +28,8 @@ export interface StartResult {
   reason?: string;
   /** For `alreadyCapturing`: the name of the capture that runs (another alert's, when it holds the target). */
   captureName?: string;
+  /** For `pending`: the region's capture budget is used up (a person starting by hand is refused, not queued). */
+  budgetUsedUp?: boolean;
 }
 
 /** Options for {@link startCapture}. */
@@ -91,7 +93,11 @@ export async function startCapture(
     logger.warn(`capture ${captureName} for alert ${record.alertId} failed: ${reason}`);
     return { outcome: 'failed', record: updated ?? record, reason };
   };
-  const stayPending = async (reason: string, changes: CaptureChanges = {}): Promise<StartResult> => {
+  const stayPending = async (
+    reason: string,
+    changes: CaptureChanges = {},
+    extras: Pick<StartResult, 'budgetUsedUp'> = {},
+  ): Promise<StartResult> => {
     const attempts = record.attempts + 1;
     const updated = await ledger.move(record, 'deferStart', {
       attempts,
@@ -99,7 +105,7 @@ export async function startCapture(
       nextAttemptAt: new Date(now() + retryDelaySeconds(attempts) * 1000).toISOString(),
       ...changes,
     });
-    return { outcome: 'pending', record: updated ?? record, reason };
+    return { outcome: 'pending', record: updated ?? record, reason, ...extras };
   };
 
   // One alert at a time captures a target: the lease is taken before any ARM call, by the webhook and the poller alike.
@@ -178,6 +184,7 @@ export async function startCapture(
       return await stayPending(
         `capture budget for ${region} is used up (${config.captureSessionBudget} sessions); waiting for a free slot`,
         { region, watcherId: watcher.id },
+        { budgetUsedUp: true },
       );
     }
 

@@ -118,8 +118,9 @@ export async function runStart(args: readonly string[], ctx: VerbContext): Promi
     captureName,
     settingsJson: JSON.stringify(settings),
     note: ['started by hand (alert-capture start)', ...settings.notes].join('; '),
-    // As the webhook's fast path: the poller leaves the record to this start while it runs.
-    nextAttemptAt: new Date(now + fastPathGraceSeconds(config) * 1000).toISOString(),
+    // The poller leaves the record to this start for as long as it may run (its own limit, plus the grace the
+    // webhook's fast path gets): were it to take over, a refusal printed here could still start a capture later.
+    nextAttemptAt: new Date(now + START_TIME_LIMIT_IN_MS + fastPathGraceSeconds(config) * 1000).toISOString(),
   });
   if (!inserted.created) throw new CliError(EXIT.failed, `start: alert id ${alertId} already recorded`);
   const result = await startCapture(inserted.record, app, {
@@ -140,16 +141,17 @@ export async function runStart(args: readonly string[], ctx: VerbContext): Promi
     case 'started':
       break;
     case 'pending':
-      if (/^capture budget for /.test(result.reason ?? '')) {
+      if (result.budgetUsedUp) {
         // Refused, not queued: a person asking now must not get a capture that starts by itself later.
         // The person who asked is told here (exit 4): no on-call message for a capture that never was.
-        await ledger.move(result.record, 'markFailed', {
+        const refused = await ledger.move(result.record, 'markFailed', {
           reason: result.reason,
           nextAttemptAt: undefined,
           notifiedAt: new Date(ctx.now()).toISOString(),
         });
-        output.outcome = 'refused';
-        code = EXIT.refused;
+        // A lost write means the poller moved the record meanwhile: it is queued after all, and said so.
+        output.outcome = refused ? 'refused' : 'pending';
+        if (refused) code = EXIT.refused;
       } else output.outcome = 'pending';
       output.reason = result.reason;
       break;
