@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 import { createAppContext, type AppContext } from '../appContext.js';
+import { CaptureReports } from '../report/CaptureReports.js';
 import { CaptureFiles } from '../captures/CaptureFiles.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger } from '../logger.js';
@@ -42,6 +43,8 @@ export interface VerbContext {
   credential(): TokenCredential;
   /** The capture files in storage (found, streamed, deleted), with the same credential. */
   files(): CaptureFiles;
+  /** The capture reports in storage (built on first use). */
+  reports(): CaptureReports;
   /** The folder relative paths (`-o`) are read from. */
   cwd: string;
   now(): number;
@@ -58,6 +61,7 @@ export function createVerbContext(
 ): VerbContext {
   let app: AppContext | undefined;
   let files: CaptureFiles | undefined;
+  let reports: CaptureReports | undefined;
   let credential = options.credential;
   const now = options.now ?? Date.now;
   return {
@@ -91,6 +95,11 @@ export function createVerbContext(
       const { config } = this.app();
       files ??= new CaptureFiles(config, credential!);
       return files;
+    },
+    reports() {
+      const { config } = this.app();
+      reports ??= new CaptureReports(config, credential!);
+      return reports;
     },
     cwd: options.cwd ?? process.cwd(),
     now,

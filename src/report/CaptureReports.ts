@@ -150,6 +150,22 @@ export class CaptureReports {
   }
 
   /**
+   * Removes the report of the capture file at `storagePath` (the operator CLI's `delete --purge-file`: the report
+   * holds the capture's peers, names and signals, so it goes with the file); the report's URL when one was removed.
+   */
+  async remove(
+    storagePath: string,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<string | undefined> {
+    const report = this.blobs(storagePath)?.report;
+    if (!report) return undefined;
+    const { succeeded } = await report.deleteIfExists({
+      abortSignal: options.abortSignal ?? AbortSignal.timeout(30_000),
+    });
+    return succeeded ? report.url : undefined;
+  }
+
+  /**
    * The capture blob of a storage path and its report's blob, only inside the configured capture account's
    * `network-watcher-logs` container, checked by {@link resolveCaptureFile} (host compared whole, URL rebuilt from
    * the configured account): the path comes from ARM, and our token goes nowhere else.

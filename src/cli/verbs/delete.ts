@@ -1,4 +1,6 @@
 import { describeArmError } from '../../azure/armErrors.js';
+import { resolveCaptureFile } from '../../captures/CaptureFiles.js';
+import { emptyPollReport } from '../../captures/pollTypes.js';
 import { releaseCapture } from '../../captures/releaseCapture.js';
 import { holdsTarget } from '../../ledger/lifecycle.js';
 import { stripQuery } from '../../logger.js';
@@ -8,7 +10,6 @@ import { parseVerbArgs, requirePositional } from '../parseVerbArgs.js';
 import { resolveCapture } from '../resolveCapture.js';
 import type { VerbContext } from '../verbContext.js';
 import { refuseForeign } from './stop.js';
-import { emptyPollReport } from '../../captures/pollTypes.js';
 
 /** The `--json` output of `delete`. */
 export interface DeleteOutput {
@@ -17,6 +18,8 @@ export interface DeleteOutput {
   resource: 'accepted' | 'missing';
   /** With `--purge-file`: the blob removed, or `null` when there was none. */
   purgedFile?: string | null;
+  /** With `--purge-file`: the capture's HTML report removed, or `null` when there was none. */
+  purgedReport?: string | null;
 }
 
 /**
@@ -80,9 +83,16 @@ export async function runDelete(args: readonly string[], ctx: VerbContext): Prom
 
   const output: DeleteOutput = { name: capture.name, resource };
   if (values['purge-file']) {
-    const blob = storagePath ? await ctx.files().findFile(storagePath, record?.startedAt) : undefined;
-    output.purgedFile = blob ? stripQuery(blob.url) : null;
-    if (blob) await blob.deleteIfExists();
+    // Only the file at the capture's own path (the poller records the real blob there once it found it): the
+    // folder holds the VM's other captures of the day, and a second purge must never take one of theirs.
+    const exact = storagePath ? resolveCaptureFile(app.config, storagePath) : undefined;
+    const blob =
+      storagePath && exact?.ok ? await ctx.files().findFile(storagePath, record?.startedAt) : undefined;
+    const own = blob !== undefined && exact?.ok === true && blob.name.endsWith(exact.blobName);
+    output.purgedFile = own ? stripQuery(blob.url) : null;
+    if (own) await blob.deleteIfExists({ abortSignal: AbortSignal.timeout(30_000) });
+    const report = storagePath ? await ctx.reports().remove(storagePath) : undefined;
+    output.purgedReport = report ? stripQuery(report) : null;
   }
   await write(
     ctx.io.stdout,
@@ -91,9 +101,9 @@ export async function runDelete(args: readonly string[], ctx: VerbContext): Prom
       : `capture ${capture.name}: resource ${resource === 'accepted' ? 'delete accepted' : 'already gone'}${
           output.purgedFile === undefined
             ? ''
-            : output.purgedFile
-              ? `; file ${output.purgedFile} removed`
-              : '; no file found'
+            : `${output.purgedFile ? `; file ${output.purgedFile} removed` : '; no file at its storage path'}${
+                output.purgedReport ? `; report ${output.purgedReport} removed` : ''
+              }`
         }\n`,
   );
   return EXIT.ok;

@@ -267,7 +267,8 @@ describe('alert-capture operator verbs after one alert', () => {
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain('still running');
     // The poller records the end and releases the capture resource.
-    for (let i = 0; i < 6 && (await h.ctx.ledger.get(started.alertId))?.releasedAt === undefined; i++) {
+    // ... then summarizes it, writes its report and notifies.
+    for (let i = 0; i < 8 && (await h.ctx.ledger.get(started.alertId))?.state !== 'notified'; i++) {
       await h.tick();
       await h.emulator.advanceClock(30);
     }
@@ -277,9 +278,26 @@ describe('alert-capture operator verbs after one alert', () => {
     expect(JSON.parse(del.stdout)).toMatchObject({
       resource: expect.stringMatching(/^(accepted|missing)$/) as string,
       purgedFile: waited.file,
+      // The report holds the capture's peers and names: it goes with the file.
+      purgedReport: expect.stringMatching(/\/capture-reports\/.*\/app-02\/.*\.html$/) as string,
     });
     await expect(downloadCaptureFile(waited.file ?? '')).rejects.toThrow();
     expect((await h.cli(['download', started.alertId])).code).toBe(3);
+
+    // A later capture of the same VM writes into the same day folder: purging the first one again takes nothing.
+    const second = JSON.parse(
+      (await h.cli(['start', '--vm', vm, '--duration', '3600', '--json'])).stdout,
+    ) as StartOutput;
+    expect(second.outcome).toBe('started');
+    await h.emulator.advanceClock(20);
+    const secondStop = JSON.parse(
+      (await h.cli(['stop', second.captureName, '--wait', '--json'])).stdout,
+    ) as WaitResult;
+    expect(secondStop.file).toContain('/app-02/');
+    const again = await h.cli(['delete', started.alertId, '--purge-file', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ purgedFile: null, purgedReport: null });
+    await expect(downloadCaptureFile(secondStop.file ?? '')).resolves.toBeDefined();
   });
 
   it('wait --timeout exits 5 while the capture goes on', async () => {
