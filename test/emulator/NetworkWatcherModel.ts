@@ -10,6 +10,14 @@ import {
 } from './parseCaptureBody.js';
 import { synthesizeCapture, type SynthesizedCapture } from './traffic/index.js';
 import type { AgentState, EmulatorCapture, EmulatorVm, PlantedCapture } from './types.js';
+import {
+  RING_DEFAULTS,
+  RingRecorder,
+  type ContinuousFalseBehaviour,
+  type RingBlobLayout,
+  type RingDeleteWhen,
+  type RingSessionEnd,
+} from './RingRecorder.js';
 
 /**
  * Stop reasons the emulator reports. `TimeExceeded` is Azure's (spec example); the other two are the emulator's
@@ -124,6 +132,8 @@ interface CaptureRecord {
   uploadedBlobPath?: string;
   cancels: Array<() => void>;
   planted?: true;
+  /** For a continuous capture: its ring of files. */
+  ring?: RingRecorder;
 }
 
 /** A long-running operation behind an `Azure-AsyncOperation` or `Location` URL. */
@@ -149,6 +159,16 @@ export interface ModelSettings {
   /** How much later than the reported storagePath's name the uploaded blob's name is, ms. */
   fileNameSkewMs: number;
   missingAgent: MissingAgentBehaviour;
+  /** Where a continuous capture's files go and what storagePath says (undocumented). */
+  ringBlobLayout: RingBlobLayout;
+  /** When a ring's oldest file is deleted (undocumented). */
+  ringDeleteWhen: RingDeleteWhen;
+  /** Emulated seconds between a ring file filling and its appearing in storage (undocumented). */
+  ringUploadDelaySeconds: number;
+  /** What `continuousCapture: false` does (undocumented). */
+  continuousFalse: ContinuousFalseBehaviour;
+  /** Which limit ends a continuous session (undocumented). */
+  ringSessionEnd: RingSessionEnd;
 }
 
 /** What a create, stop or delete answers besides the body: the operation to point at. */
@@ -337,6 +357,7 @@ export class NetworkWatcherModel {
       ...(c.uploadedAt === undefined ? {} : { uploadedAt: c.uploadedAt }),
       ...(c.uploadedBlobPath === undefined ? {} : { uploadedBlobPath: c.uploadedBlobPath }),
       ...(c.planted ? { planted: true as const } : {}),
+      ...(c.ring ? { ringFiles: c.ring.files.map((f) => ({ ...f })) } : {}),
     }));
   }
 
@@ -533,7 +554,9 @@ export class NetworkWatcherModel {
     const startAt = now + this.settings.captureStartSeconds * 1000;
     // The create operation ends once the capture started and at least retryAfterSeconds after the PUT.
     const doneAt = Math.max(startAt, now + this.settings.retryAfterSeconds * 1000);
-    const blobPath = `${captureFolder(request.target, vm)}/${blobFileName(startAt)}`;
+    const ring = this.ringOf(request, vm, name, startAt);
+    const blobPath =
+      ring?.storagePathBlob() ?? `${captureFolder(request.target, vm)}/${blobFileName(startAt)}`;
     const blobUrl = this.store.urlFor(blobPath, request.storageLocation.storageId);
     const operationId = randomUUID();
     const capture: CaptureRecord = {
@@ -566,6 +589,7 @@ export class NetworkWatcherModel {
         : {}),
       busy: { operationId, untilMs: doneAt },
       cancels: [],
+      ...(ring ? { ring } : {}),
     };
     this.capturesById.set(id.toLowerCase(), capture);
     capture.cancels.push(this.clock.schedule(startAt, () => this.start(capture)));
@@ -598,6 +622,8 @@ export class NetworkWatcherModel {
     if (!capture) return undefined;
     this.refuseWhileBusy(capture);
     const now = this.clock.now();
+    // Assumption (as for a single capture): deleting a running ring drops its open file; closed files stay.
+    capture.ring?.stop(now, false);
     capture.cancels.forEach((cancel) => cancel());
     capture.cancels = [];
     capture.plan = undefined;
@@ -1034,6 +1060,10 @@ export class NetworkWatcherModel {
   private run(capture: CaptureRecord, startAt: number): void {
     capture.status = 'Running';
     capture.captureStartTimeMs = startAt;
+    if (capture.ring) {
+      capture.ring.start();
+      return;
+    }
     const limitSeconds = capture.request.timeLimitInSeconds || DEFAULT_TIME_LIMIT_SECONDS;
     let stopAt = startAt + limitSeconds * 1000;
     let reason: string = STOP_REASONS.time;
@@ -1073,6 +1103,10 @@ export class NetworkWatcherModel {
     capture.cancels = [];
     capture.status = 'Stopped';
     capture.stopReason = reason;
+    if (capture.ring) {
+      capture.ring.stop(atMs, true);
+      return;
+    }
     const plan = capture.plan;
     capture.plan = undefined;
     if (!plan) return;
@@ -1105,6 +1139,72 @@ export class NetworkWatcherModel {
       })
       .finally(() => this.pending.delete(upload));
     this.pending.add(upload);
+  }
+
+  /**
+   * The ring recorder of a continuous capture, or undefined for a single-file one: `continuousCapture: true`, or
+   * `false` when the `continuousFalse` assumption is `stopAtFileCount`; absent (null) is a classic capture.
+   */
+  private ringOf(
+    request: CaptureRequest,
+    vm: VmRecord,
+    name: string,
+    startAt: number,
+  ): RingRecorder | undefined {
+    const continuous = request.continuousCapture;
+    if (continuous === undefined) return undefined;
+    if (continuous === false && this.settings.continuousFalse === 'singleFile') return undefined;
+    const settings = request.captureSettings ?? {};
+    // Assumption: 0 (the spec's minimum) means the default, as 0 does for timeLimitInSeconds.
+    const fileCount = settings.fileCount || RING_DEFAULTS.fileCount;
+    const fileSizeInBytes = settings.fileSizeInBytes || RING_DEFAULTS.fileSizeInBytes;
+    let limitSeconds = settings.sessionTimeLimitInSeconds || RING_DEFAULTS.sessionTimeLimitInSeconds;
+    if (this.settings.ringSessionEnd === 'shorterOfBoth') {
+      limitSeconds = Math.min(limitSeconds, request.timeLimitInSeconds || DEFAULT_TIME_LIMIT_SECONDS);
+    }
+    let capture: CaptureRecord | undefined;
+    const recorder = new RingRecorder(
+      this.clock,
+      this.store,
+      {
+        fileCount,
+        fileSizeInBytes,
+        endAt: startAt + limitSeconds * 1000,
+        mode: continuous ? 'ring' : 'stopAtFileCount',
+        layout: this.settings.ringBlobLayout,
+        deleteWhen: this.settings.ringDeleteWhen,
+        uploadDelaySeconds: this.settings.ringUploadDelaySeconds,
+      },
+      { vmFolder: captureFolder(request.target, vm), captureName: name, startAt },
+      (fromMs, seconds) =>
+        synthesizeCapture({
+          vmId: vm.id,
+          localIp: vm.localIp,
+          startTime: new Date(fromMs),
+          durationSeconds: seconds,
+          filters: request.filters,
+          bytesToCapturePerPacket: request.bytesToCapturePerPacket,
+          totalBytesPerSession: Number.MAX_SAFE_INTEGER,
+        }),
+      (p) => {
+        const tracked = p
+          .catch(() => {
+            if (capture) {
+              capture.status = 'Error';
+              capture.errors = ['StorageFailed'];
+            }
+          })
+          .finally(() => this.pending.delete(tracked));
+        this.pending.add(tracked);
+      },
+      (reason) => {
+        capture = [...this.capturesById.values()].find((c) => c.ring === recorder);
+        if (!capture) return;
+        capture.status = 'Stopped';
+        capture.stopReason = reason === 'time' ? STOP_REASONS.time : STOP_REASONS.bytes;
+      },
+    );
+    return recorder;
   }
 
   private synthesize(capture: CaptureRecord, durationSeconds: number): SynthesizedCapture {

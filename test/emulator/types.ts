@@ -1,3 +1,10 @@
+import type {
+  ContinuousFalseBehaviour,
+  RingBlobLayout,
+  RingDeleteWhen,
+  RingFile,
+  RingSessionEnd,
+} from './RingRecorder.js';
 /** Options for {@link startEmulator}. */
 export interface EmulatorOptions {
   /**
@@ -39,6 +46,12 @@ export interface EmulatorOptions {
    * session ends in Error with AgentStopped) or `createFails` (the create operation fails). An assumption.
    */
   missingAgent?: 'captureError' | 'createFails';
+  /** Assumptions about continuous captures (README "Continuous captures"). */
+  ringBlobLayout?: RingBlobLayout;
+  ringDeleteWhen?: RingDeleteWhen;
+  ringUploadDelaySeconds?: number;
+  continuousFalse?: ContinuousFalseBehaviour;
+  ringSessionEnd?: RingSessionEnd;
   /** Items per page for list operations before a nextLink (default 50). */
   pageSize?: number;
   /** Client id reported by the identity endpoint (default a fixed GUID). */
@@ -111,6 +124,8 @@ export interface EmulatorCapture {
   uploadedBlobPath?: string;
   /** True for a capture planted through the admin API (made by a person, not through ARM). */
   planted?: true;
+  /** For a continuous capture: every file of its ring so far, deleted ones included (`deletedAt`). */
+  ringFiles?: RingFile[];
 }
 
 /** One ARM request the emulator answered. */
@@ -158,6 +173,11 @@ export interface EmulatorConfig {
   captureStartSeconds?: number;
   agentInstallSeconds?: number;
   missingAgent?: 'captureError' | 'createFails';
+  ringBlobLayout?: RingBlobLayout;
+  ringDeleteWhen?: RingDeleteWhen;
+  ringUploadDelaySeconds?: number;
+  continuousFalse?: ContinuousFalseBehaviour;
+  ringSessionEnd?: RingSessionEnd;
 }
 
 /** A running emulator. */
