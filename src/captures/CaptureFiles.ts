@@ -13,6 +13,8 @@ import { MAX_NOTIFIED_CONVERSATIONS } from '../notify/captureNotification.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
 import type { CaptureSummary } from '../pcap/types.js';
 import { stripQuery } from '../logger.js';
+import type { KeepWindow } from './chooseRingFiles.js';
+import { keepRingFiles, type KeptRingFiles } from './keepRingFiles.js';
 
 /** Where Network Watcher writes capture files in the capture account. */
 export const CAPTURE_CONTAINER = 'network-watcher-logs';
@@ -140,6 +142,33 @@ export class CaptureFiles {
       if (at >= since && (!best || at < best.at)) best = { name: item.name, at };
     }
     return best ? container.getBlobClient(best.name) : undefined;
+  }
+
+  /**
+   * Keeps the files of a ring capture that cover `window` (see {@link keepRingFiles}) under `kept/{alert}/` in the
+   * capture container. The ring's folder is its `storagePath` when that ends with `/`, else the folder holding the
+   * path; a path outside the capture account is refused (undefined), as for every file the app reads.
+   */
+  async keepRing(
+    storagePath: string,
+    alertId: string,
+    window: KeepWindow,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<KeptRingFiles | undefined> {
+    const isFolder = storagePath.endsWith('/');
+    const file = resolveCaptureFile(this.config, isFolder ? storagePath.replace(/\/+$/, '') : storagePath);
+    if (!file.ok) return undefined;
+    const folder = isFolder
+      ? `${file.blobName}/`
+      : file.blobName.slice(0, file.blobName.lastIndexOf('/') + 1);
+    if (!folder) return undefined;
+    const container = this.service
+      ? this.service.getContainerClient(CAPTURE_CONTAINER)
+      : new ContainerClient(
+          `https://${captureAccountName(this.config)}.blob.${this.config.storageEndpointSuffix}/${CAPTURE_CONTAINER}`,
+          this.credential,
+        );
+    return keepRingFiles(container, { folder, alertId, window, ...options });
   }
 
   /** A read-only link to the file valid for {@link CAPTURE_LINK_TTL_SECONDS}. Goes into the message only, never a log. */

@@ -163,7 +163,7 @@ export class RingRecorder {
       this.end('bytes', atMs);
       return;
     }
-    if (this.plan.mode === 'ring' && this.plan.deleteWhen === 'newFileStarts') this.deleteBeyondCount();
+    if (this.plan.mode === 'ring' && this.plan.deleteWhen === 'newFileStarts') this.deleteBeyondCount(atMs);
   }
 
   private end(reason: 'time' | 'bytes', atMs: number): void {
@@ -196,30 +196,31 @@ export class RingRecorder {
     p.file.packets = p.records.length;
     p.file.bytes = data.length;
     if (p.records[0]) p.file.startMs = p.records[0].timeMs;
-    const uploadAt = Math.max(this.clock.now(), atMs + this.plan.uploadDelaySeconds * 1000);
+    // At its own emulated time even when advanceClock jumps past it, so uploads and deletions keep their order.
+    const uploadAt = atMs + this.plan.uploadDelaySeconds * 1000;
     // Not among the cancels: a stop does not stop the agent's upload of a closed file.
-    this.clock.schedule(uploadAt, () => this.upload(p.file, data));
+    this.clock.schedule(uploadAt, () => this.upload(p.file, data, uploadAt));
   }
 
-  private upload(file: RingFile, data: Buffer): void {
+  private upload(file: RingFile, data: Buffer, atMs: number): void {
     if (file.deletedAt !== undefined) return;
+    file.uploadedAt = atMs;
     const done = this.store.upload(file.blobPath, data).then(async () => {
-      file.uploadedAt = this.clock.now();
       // Rotation reached it while it was being written.
       if (file.deletedAt !== undefined) await this.store.delete(file.blobPath);
-      if (this.plan.mode === 'ring' && this.plan.deleteWhen === 'newFileUploaded') this.deleteBeyondCount();
     });
+    if (this.plan.mode === 'ring' && this.plan.deleteWhen === 'newFileUploaded') this.deleteBeyondCount(atMs);
     this.track(done);
   }
 
   /** Deletes the oldest files while more than fileCount exist (opened files for newFileStarts, uploaded ones otherwise). */
-  private deleteBeyondCount(): void {
+  private deleteBeyondCount(atMs: number): void {
     const counted = this.files.filter(
       (f) =>
         f.deletedAt === undefined && (this.plan.deleteWhen === 'newFileStarts' || f.uploadedAt !== undefined),
     );
     for (const file of counted.slice(0, Math.max(0, counted.length - this.plan.fileCount))) {
-      file.deletedAt = this.clock.now();
+      file.deletedAt = atMs;
       // A file not uploaded yet is simply never uploaded (upload() checks deletedAt).
       if (file.uploadedAt !== undefined) this.track(this.store.delete(file.blobPath));
     }

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import type { ContainerClient } from '@azure/storage-blob';
+import { chooseRingFiles, type KeepWindow, type RingFileFacts } from './chooseRingFiles.js';
+import { FIRST_PACKET_PROBE_BYTES, readFirstPacketTime } from './readFirstPacketTime.js';
+
+/** Listing bound: a ring has at most 10000 files (captureSettings.fileCount's maximum). */
+const MAX_LISTED_BLOBS = 10_000;
+
+/** Options for {@link keepRingFiles}. */
+export interface KeepRingFilesOptions {
+  /** The ring's folder in the container (ends with `/`): every blob under it is a candidate. */
+  folder: string;
+  /** The alert whose window is kept: names the kept folder. */
+  alertId: string;
+  window: KeepWindow;
+  abortSignal?: AbortSignal;
+}
+
+/** What {@link keepRingFiles} did. */
+export interface KeptRingFiles {
+  /** Blob names of the kept copies (`kept/{alert}/…`), oldest first, this call's and earlier calls'. */
+  kept: string[];
+  /** First packet of the oldest kept file, ISO; undefined when nothing is kept. */
+  keptFrom?: string;
+  coversStart: boolean;
+  /** The window's end is in a kept file: later calls add nothing. */
+  complete: boolean;
+}
+
+/**
+ * Copies, server-side, the files of a ring that cover `window` to `kept/{alert}/` in the same container, where
+ * rotation never reaches. The ring's folder is listed (its file names are not relied on) and each file's first
+ * packet time read with a ranged read of {@link FIRST_PACKET_PROBE_BYTES} bytes. Idempotent: a file already kept
+ * is not copied again, so the poller calls it on each tick until `complete` — early files are kept as soon as they
+ * are listed, before rotation deletes them, while the window's end is still in the file being written.
+ */
+export async function keepRingFiles(
+  container: ContainerClient,
+  options: KeepRingFilesOptions,
+): Promise<KeptRingFiles> {
+  const { folder, abortSignal } = options;
+  const choice = chooseRingFiles(await listFacts(container, folder, abortSignal), options.window);
+  const keptFolder = keptFolderFor(options.alertId);
+  for (const file of choice.chosen) {
+    const target = container.getBlobClient(
+      `${keptFolder}${file.name.slice(folder.length).replaceAll('/', '_')}`,
+    );
+    if (!(await target.exists({ abortSignal }))) {
+      const source = container.getBlobClient(file.name);
+      const poller = await target.beginCopyFromURL(source.url, { abortSignal });
+      await poller.pollUntilDone();
+    }
+  }
+  // What is kept so far, this call's copies and earlier calls' (whose originals rotation may have deleted since).
+  const kept = (await listFacts(container, keptFolder, abortSignal)).sort(
+    (a, b) => a.firstPacketAtMs - b.firstPacketAtMs,
+  );
+  return {
+    kept: kept.map((f) => f.name),
+    ...(kept[0] ? { keptFrom: new Date(kept[0].firstPacketAtMs).toISOString() } : {}),
+    coversStart: kept[0] !== undefined && kept[0].firstPacketAtMs <= options.window.startMs,
+    complete: choice.complete,
+  };
+}
+
+/** Every pcap file under `prefix` with its first packet time (a ranged read each), at most {@link MAX_LISTED_BLOBS}. */
+async function listFacts(
+  container: ContainerClient,
+  prefix: string,
+  abortSignal: AbortSignal | undefined,
+): Promise<RingFileFacts[]> {
+  const facts: RingFileFacts[] = [];
+  let listed = 0;
+  for await (const item of container.listBlobsFlat({ prefix, abortSignal })) {
+    if (++listed > MAX_LISTED_BLOBS) break;
+    const head = await container
+      .getBlobClient(item.name)
+      .downloadToBuffer(0, FIRST_PACKET_PROBE_BYTES, { abortSignal })
+      .catch((e: unknown) => {
+        // Rotation deleted it between the listing and the read: it is simply not a candidate any more.
+        if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+        throw e;
+      });
+    const firstPacketAtMs = head ? readFirstPacketTime(head) : undefined;
+    if (firstPacketAtMs !== undefined) facts.push({ name: item.name, firstPacketAtMs });
+  }
+  return facts;
+}
+
+/**
+ * `kept/{alert}-{hash}/`: the alert id's last segment (the alert's GUID in Azure), made blob-safe, and a short hash
+ * of the whole id so two alerts never share a folder.
+ */
+export function keptFolderFor(alertId: string): string {
+  const tail = (alertId.split('/').pop() ?? '').replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64) || 'alert';
+  const hash = createHash('sha256').update(alertId).digest('hex').slice(0, 8);
+  return `kept/${tail}-${hash}/`;
+}

@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CaptureFiles } from '../../../src/captures/CaptureFiles.js';
+import { ringCaptureParameters } from '../../../src/captures/ringCaptureParameters.js';
+import { loadConfig, type Config } from '../../../src/config.js';
+import { CAPTURE_CONTAINER, emulatorCredential, type Emulator } from '../../emulator/index.js';
+import { networkClient, startTestEmulator } from '../emulator/emulatorFixture.js';
+
+/**
+ * A ring on the emulator's scaled clock (continuous capture, README "Continuous captures"): the app keeps the files
+ * covering an alert's window by listing the ring's folder and reading each file's first packet time, copies them to
+ * kept/{alert}/, and the copies outlive rotation. Time scale 1: only advanceClock moves time.
+ */
+const SUB = '77777777-0000-0000-0000-000000000000';
+const VM = `/subscriptions/${SUB}/resourceGroups/app-rg/providers/Microsoft.Compute/virtualMachines/ring-web`;
+const NW = { rg: 'NetworkWatcherRG', name: 'NetworkWatcher_westeurope' };
+const ALERT_ID = `/subscriptions/${SUB}/providers/Microsoft.AlertsManagement/alerts/0f0e0d0c-1111-2222-3333-444455556666`;
+
+let emulator: Emulator;
+let config: Config;
+let container: ContainerClient;
+beforeAll(async () => {
+  emulator = await startTestEmulator({
+    timeScale: 1,
+    blobConnectionString: inject('azuriteConnectionString'),
+    ringBlobLayout: 'captureFolder',
+    ringDeleteWhen: 'newFileStarts',
+    ringUploadDelaySeconds: 10,
+  });
+  config = loadConfig({
+    CAPTURE_STORAGE_ACCOUNT_ID: `/subscriptions/${SUB}/resourceGroups/captures-rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
+    CAPTURE_STORAGE_CONNECTION_STRING: inject('azuriteConnectionString'),
+    ALLOWED_SCOPES: `/subscriptions/${SUB}`,
+    LEDGER_STORAGE_CONNECTION_STRING: inject('azuriteConnectionString'),
+    RING_FILE_COUNT: '20',
+    RING_FILE_SIZE_BYTES: '65536',
+  });
+  container = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString')).getContainerClient(
+    CAPTURE_CONTAINER,
+  );
+  emulator.registerVm({ id: VM, location: 'westeurope' });
+});
+afterAll(() => emulator.stop());
+
+/** Every packet time (ms) of a classic µs pcap file. */
+function packetTimes(file: Buffer): number[] {
+  const out: number[] = [];
+  for (let at = 24; at + 16 <= file.length; at += 16 + file.readUInt32LE(at + 8)) {
+    out.push(file.readUInt32LE(at) * 1000 + Math.floor(file.readUInt32LE(at + 4) / 1000));
+  }
+  return out;
+}
+
+describe('keeping the pre-alert files of a ring', () => {
+  it('copies the files covering [window start − margin, fired] and they survive rotation', async () => {
+    const client = networkClient(emulator, SUB, { maxRetries: 0 });
+    const name = 'alertcap-ring-ring-web-abcdef-1';
+    await client.packetCaptures.beginCreate(
+      NW.rg,
+      NW.name,
+      name,
+      ringCaptureParameters(VM, config.ring, [], config.captureStorageAccountId),
+    );
+    await emulator.advanceClock(600);
+    const storagePath = (await client.packetCaptures.get(NW.rg, NW.name, name)).storageLocation!.storagePath!;
+
+    // The alert: its window started 5 minutes before it fired, 20 s ago; margin 60 s.
+    const firedMs = emulator.now() - 20_000;
+    const window = { startMs: firedMs - 300_000 - 60_000, endMs: firedMs };
+    const files = new CaptureFiles(config, emulatorCredential(emulator));
+    let kept = await files.keepRing(storagePath, ALERT_ID, window);
+    // The fired moment is in the file still being written: the poller calls again each tick until complete.
+    for (let tick = 0; !kept?.complete && tick < 40; tick++) {
+      await emulator.advanceClock(15);
+      kept = await files.keepRing(storagePath, ALERT_ID, window);
+    }
+    expect(kept).toMatchObject({ complete: true, coversStart: true });
+    expect(kept!.kept.every((n) => n.startsWith('kept/0f0e0d0c-1111-2222-3333-444455556666-'))).toBe(true);
+
+    // Rotation goes on: every original file the window used is deleted.
+    await emulator.advanceClock(1200);
+    const ring = emulator.captures().find((c) => c.name === name)!.ringFiles!;
+    const used = ring.filter((f) => f.startMs <= window.endMs && (f.closedAt ?? Infinity) >= window.startMs);
+    expect(used.length).toBeGreaterThan(1);
+    expect(used.every((f) => f.deletedAt !== undefined)).toBe(true);
+
+    // The copies are still there and cover the window.
+    const bodies = await Promise.all(kept!.kept.map((n) => container.getBlobClient(n).downloadToBuffer()));
+    const times = bodies.flatMap(packetTimes);
+    expect(Math.min(...times)).toBeLessThanOrEqual(window.startMs);
+    expect(Math.max(...times)).toBeGreaterThanOrEqual(window.endMs);
+
+    // tshark reads them.
+    const dir = await mkdtemp(join(tmpdir(), 'kept-'));
+    try {
+      const path = join(dir, 'first.cap');
+      await writeFile(path, bodies[0]!);
+      const { stdout } = await promisify(execFile)(
+        'tshark',
+        ['-r', path, '-c', '3', '-T', 'fields', '-e', 'frame.number'],
+        {
+          timeout: 20_000,
+        },
+      );
+      expect(stdout.trim().split('\n')).toEqual(['1', '2', '3']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a ring path outside the capture account and keeps nothing', async () => {
+    const files = new CaptureFiles(config, emulatorCredential(emulator));
+    expect(
+      await files.keepRing('https://attacker.example/network-watcher-logs/x/', ALERT_ID, {
+        startMs: 0,
+        endMs: 1,
+      }),
+    ).toBeUndefined();
+  });
+});
