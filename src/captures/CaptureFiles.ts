@@ -14,7 +14,7 @@ import { summarizeStream } from '../pcap/summarizeStream.js';
 import type { CaptureSummary } from '../pcap/types.js';
 import { stripQuery } from '../logger.js';
 import type { KeepWindow } from './chooseRingFiles.js';
-import { keepRingFiles, type KeptRingFiles } from './keepRingFiles.js';
+import { KEPT_CONTAINER, keepRingFiles, type KeptRingFiles } from './keepRingFiles.js';
 
 /** Where Network Watcher writes capture files in the capture account. */
 export const CAPTURE_CONTAINER = 'network-watcher-logs';
@@ -146,7 +146,7 @@ export class CaptureFiles {
 
   /**
    * Keeps the files of a ring capture that cover `window` (see {@link keepRingFiles}) under `kept/{alert}/` in the
-   * capture container. The ring's folder is its `storagePath` when that ends with `/`, else the folder holding the
+   * capture account's {@link KEPT_CONTAINER}. The ring's folder is its `storagePath` when that ends with `/`, else the folder holding the
    * path; a path outside the capture account is refused (undefined), as for every file the app reads.
    */
   async keepRing(
@@ -162,13 +162,15 @@ export class CaptureFiles {
       ? `${file.blobName}/`
       : file.blobName.slice(0, file.blobName.lastIndexOf('/') + 1);
     if (!folder) return undefined;
-    const container = this.service
-      ? this.service.getContainerClient(CAPTURE_CONTAINER)
-      : new ContainerClient(
-          `https://${captureAccountName(this.config)}.blob.${this.config.storageEndpointSuffix}/${CAPTURE_CONTAINER}`,
-          this.credential,
-        );
-    return keepRingFiles(container, { folder, alertId, window, ...options });
+    const account = `https://${captureAccountName(this.config)}.blob.${this.config.storageEndpointSuffix}`;
+    const container = (name: string): ContainerClient =>
+      this.service
+        ? this.service.getContainerClient(name)
+        : new ContainerClient(`${account}/${name}`, this.credential);
+    const destination = container(KEPT_CONTAINER);
+    // In Azure the Bicep makes the container (the app may write in it, not create containers); Azurite starts empty.
+    if (this.service) await destination.createIfNotExists(options);
+    return keepRingFiles(container(CAPTURE_CONTAINER), { folder, alertId, window, destination, ...options });
   }
 
   /** A read-only link to the file valid for {@link CAPTURE_LINK_TTL_SECONDS}. Goes into the message only, never a log. */

@@ -3,11 +3,19 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { chooseRingFiles, type KeepWindow, type RingFileFacts } from './chooseRingFiles.js';
 import { FIRST_PACKET_PROBE_BYTES, readFirstPacketTime } from './readFirstPacketTime.js';
 
+/**
+ * The container kept ring files are copied to, in the capture account: the app's write access there is limited to
+ * this container (and the reports'), never Network Watcher's `network-watcher-logs`.
+ */
+export const KEPT_CONTAINER = 'capture-kept';
+
 /** Listing bound: a ring has at most 10000 files (captureSettings.fileCount's maximum). */
 const MAX_LISTED_BLOBS = 10_000;
 
 /** Options for {@link keepRingFiles}. */
 export interface KeepRingFilesOptions {
+  /** Where the copies go ({@link KEPT_CONTAINER}, same account: the copy is server-side). */
+  destination: ContainerClient;
   /** The ring's folder in the container (ends with `/`): every blob under it is a candidate. */
   folder: string;
   /** The alert whose window is kept: names the kept folder. */
@@ -18,7 +26,7 @@ export interface KeepRingFilesOptions {
 
 /** What {@link keepRingFiles} did. */
 export interface KeptRingFiles {
-  /** Blob names of the kept copies (`kept/{alert}/…`), oldest first, this call's and earlier calls'. */
+  /** Blob names of the kept copies (`kept/{alert}/…` in {@link KEPT_CONTAINER}), oldest first, this call's and earlier calls'. */
   kept: string[];
   /** First packet of the oldest kept file, ISO; undefined when nothing is kept. */
   keptFrom?: string;
@@ -28,8 +36,8 @@ export interface KeptRingFiles {
 }
 
 /**
- * Copies, server-side, the files of a ring that cover `window` to `kept/{alert}/` in the same container, where
- * rotation never reaches. The ring's folder is listed (its file names are not relied on) and each file's first
+ * Copies, server-side, the files of a ring that cover `window` to `kept/{alert}/` in `destination` (the
+ * {@link KEPT_CONTAINER} of the same account), where rotation never reaches. The ring's folder is listed (its file names are not relied on) and each file's first
  * packet time read with a ranged read of {@link FIRST_PACKET_PROBE_BYTES} bytes. Idempotent: a file already kept
  * is not copied again, so the poller calls it on each tick until `complete` — early files are kept as soon as they
  * are listed, before rotation deletes them, while the window's end is still in the file being written.
@@ -38,11 +46,11 @@ export async function keepRingFiles(
   container: ContainerClient,
   options: KeepRingFilesOptions,
 ): Promise<KeptRingFiles> {
-  const { folder, abortSignal } = options;
+  const { folder, abortSignal, destination } = options;
   const choice = chooseRingFiles(await listFacts(container, folder, abortSignal), options.window);
   const keptFolder = keptFolderFor(options.alertId);
   for (const file of choice.chosen) {
-    const target = container.getBlobClient(
+    const target = destination.getBlobClient(
       `${keptFolder}${file.name.slice(folder.length).replaceAll('/', '_')}`,
     );
     if (!(await target.exists({ abortSignal }))) {
@@ -52,7 +60,7 @@ export async function keepRingFiles(
     }
   }
   // What is kept so far, this call's copies and earlier calls' (whose originals rotation may have deleted since).
-  const kept = (await listFacts(container, keptFolder, abortSignal)).sort(
+  const kept = (await listFacts(destination, keptFolder, abortSignal)).sort(
     (a, b) => a.firstPacketAtMs - b.firstPacketAtMs,
   );
   return {

@@ -3,12 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CaptureFiles } from '../../../src/captures/CaptureFiles.js';
+import { KEPT_CONTAINER } from '../../../src/captures/keepRingFiles.js';
 import { ringCaptureParameters } from '../../../src/captures/ringCaptureParameters.js';
 import { loadConfig, type Config } from '../../../src/config.js';
-import { CAPTURE_CONTAINER, emulatorCredential, type Emulator } from '../../emulator/index.js';
+import { emulatorCredential, type Emulator } from '../../emulator/index.js';
 import { networkClient, startTestEmulator } from '../emulator/emulatorFixture.js';
 
 /**
@@ -23,7 +24,7 @@ const ALERT_ID = `/subscriptions/${SUB}/providers/Microsoft.AlertsManagement/ale
 
 let emulator: Emulator;
 let config: Config;
-let container: ContainerClient;
+let container: BlobServiceClient;
 beforeAll(async () => {
   emulator = await startTestEmulator({
     timeScale: 1,
@@ -40,9 +41,7 @@ beforeAll(async () => {
     RING_FILE_COUNT: '20',
     RING_FILE_SIZE_BYTES: '65536',
   });
-  container = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString')).getContainerClient(
-    CAPTURE_CONTAINER,
-  );
+  container = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
   emulator.registerVm({ id: VM, location: 'westeurope' });
 });
 afterAll(() => emulator.stop());
@@ -90,7 +89,9 @@ describe('keeping the pre-alert files of a ring', () => {
     expect(used.every((f) => f.deletedAt !== undefined)).toBe(true);
 
     // The copies are still there and cover the window.
-    const bodies = await Promise.all(kept!.kept.map((n) => container.getBlobClient(n).downloadToBuffer()));
+    const bodies = await Promise.all(
+      kept!.kept.map((n) => container.getContainerClient(KEPT_CONTAINER).getBlobClient(n).downloadToBuffer()),
+    );
     const times = bodies.flatMap(packetTimes);
     expect(Math.min(...times)).toBeLessThanOrEqual(window.startMs);
     expect(Math.max(...times)).toBeGreaterThanOrEqual(window.endMs);
