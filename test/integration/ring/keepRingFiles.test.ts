@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,9 +19,7 @@ import { networkClient, startTestEmulator } from '../emulator/emulatorFixture.js
  * kept/{alert}/, and the copies outlive rotation. Time scale 1: only advanceClock moves time.
  */
 const SUB = '77777777-0000-0000-0000-000000000000';
-const VM = `/subscriptions/${SUB}/resourceGroups/app-rg/providers/Microsoft.Compute/virtualMachines/ring-web`;
 const NW = { rg: 'NetworkWatcherRG', name: 'NetworkWatcher_westeurope' };
-const ALERT_ID = `/subscriptions/${SUB}/providers/Microsoft.AlertsManagement/alerts/0f0e0d0c-1111-2222-3333-444455556666`;
 
 let emulator: Emulator;
 let config: Config;
@@ -29,9 +28,6 @@ beforeAll(async () => {
   emulator = await startTestEmulator({
     timeScale: 1,
     blobConnectionString: inject('azuriteConnectionString'),
-    ringBlobLayout: 'captureFolder',
-    ringDeleteWhen: 'newFileStarts',
-    ringUploadDelaySeconds: 10,
   });
   config = loadConfig({
     CAPTURE_STORAGE_ACCOUNT_ID: `/subscriptions/${SUB}/resourceGroups/captures-rg/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
@@ -42,7 +38,6 @@ beforeAll(async () => {
     RING_FILE_SIZE_BYTES: '65536',
   });
   container = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString'));
-  emulator.registerVm({ id: VM, location: 'westeurope' });
 });
 afterAll(() => emulator.stop());
 
@@ -55,10 +50,22 @@ function packetTimes(file: Buffer): number[] {
   return out;
 }
 
-describe('keeping the pre-alert files of a ring', () => {
+/** Every combination the app must work under: Azure's behaviour here is undocumented (test/emulator/README.md). */
+const ASSUMPTIONS = [
+  { ringBlobLayout: 'captureFolder', ringDeleteWhen: 'newFileStarts', ringUploadDelaySeconds: 10 },
+  { ringBlobLayout: 'firstFileSiblings', ringDeleteWhen: 'newFileUploaded', ringUploadDelaySeconds: 0 },
+  { ringBlobLayout: 'captureFolder', ringDeleteWhen: 'newFileUploaded', ringUploadDelaySeconds: 45 },
+] as const;
+
+describe.each(ASSUMPTIONS)('keeping the pre-alert files of a ring (%o)', (assumption) => {
   it('copies the files covering [window start − margin, fired] and they survive rotation', async () => {
+    emulator.configure(assumption);
+    // A VM of its own per case: with firstFileSiblings a ring shares the VM's dated folder.
+    const VM = `/subscriptions/${SUB}/resourceGroups/app-rg/providers/Microsoft.Compute/virtualMachines/ring-${randomUUID().slice(0, 8)}`;
+    emulator.registerVm({ id: VM, location: 'westeurope' });
+    const ALERT_ID = `/subscriptions/${SUB}/providers/Microsoft.AlertsManagement/alerts/${randomUUID()}`;
     const client = networkClient(emulator, SUB, { maxRetries: 0 });
-    const name = 'alertcap-ring-ring-web-abcdef-1';
+    const name = `alertcap-ring-${randomUUID().slice(0, 8)}-1`;
     await client.packetCaptures.beginCreate(
       NW.rg,
       NW.name,
@@ -79,7 +86,7 @@ describe('keeping the pre-alert files of a ring', () => {
       kept = await files.keepRing(storagePath, ALERT_ID, window);
     }
     expect(kept).toMatchObject({ complete: true, coversStart: true });
-    expect(kept!.kept.every((n) => n.startsWith('kept/0f0e0d0c-1111-2222-3333-444455556666-'))).toBe(true);
+    expect(kept!.kept.every((n) => n.startsWith(`kept/${ALERT_ID.split('/').pop()!}-`))).toBe(true);
 
     // Rotation goes on: every original file the window used is deleted.
     await emulator.advanceClock(1200);
@@ -113,11 +120,13 @@ describe('keeping the pre-alert files of a ring', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
 
-  it('refuses a ring path outside the capture account and keeps nothing', async () => {
+describe('a ring path from ARM', () => {
+  it('is refused outside the capture account, and nothing is kept', async () => {
     const files = new CaptureFiles(config, emulatorCredential(emulator));
     expect(
-      await files.keepRing('https://attacker.example/network-watcher-logs/x/', ALERT_ID, {
+      await files.keepRing('https://attacker.example/network-watcher-logs/x/', 'alert-1', {
         startMs: 0,
         endMs: 1,
       }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ringCaptureName, isOurCapture } from '../../../src/captures/captureName.js';
+import { alertKeepWindow } from '../../../src/captures/alertKeepWindow.js';
 import { chooseRingFiles } from '../../../src/captures/chooseRingFiles.js';
 import { keptFolderFor } from '../../../src/captures/keepRingFiles.js';
 import { readFirstPacketTime } from '../../../src/captures/readFirstPacketTime.js';
@@ -108,5 +109,25 @@ describe('ring names, kept folders and PUT bodies', () => {
     });
     expect(ringSessionSeconds(config.ring)).toBe(18_000);
     expect(ringSessionSeconds({ sessionTimeLimitInSeconds: 3600 })).toBe(3600);
+  });
+});
+
+describe('alertKeepWindow', () => {
+  const ring = { windowMarginSeconds: 60, defaultLookbackSeconds: 600 };
+  const fired = '2025-04-15T18:22:12.851Z';
+
+  it('starts at windowStartTime minus the margin and ends when the alert fired', () => {
+    expect(alertKeepWindow({ firedAt: fired, windowStartAt: '2025-04-15T18:17:12.851Z' }, ring)).toEqual({
+      startMs: Date.parse('2025-04-15T18:16:12.851Z'),
+      endMs: Date.parse(fired),
+    });
+  });
+
+  it('without a window start (or one after the fired time), looks back the default', () => {
+    const expected = { startMs: Date.parse('2025-04-15T18:11:12.851Z'), endMs: Date.parse(fired) };
+    expect(alertKeepWindow({ firedAt: fired }, ring)).toEqual(expected);
+    expect(alertKeepWindow({ firedAt: fired, windowStartAt: '2025-04-15T19:00:00.000Z' }, ring)).toEqual(
+      expected,
+    );
   });
 });
