@@ -8,8 +8,9 @@ import {
   DEFAULT_TOTAL_BYTES_PER_SESSION,
   type CaptureRequest,
 } from './parseCaptureBody.js';
-import { synthesizeCapture, type SynthesizedCapture } from './traffic/index.js';
-import type { AgentState, EmulatorCapture, EmulatorVm, PlantedCapture } from './types.js';
+import { parseIpv4, synthesizeCapture, type SynthesizedCapture } from './traffic/index.js';
+import type { TrafficEvent } from './traffic/synthesizeCapture.js';
+import type { AgentState, EmulatorCapture, EmulatorVm, PlantedCapture, TrafficEventInput } from './types.js';
 import {
   RING_DEFAULTS,
   RingRecorder,
@@ -190,6 +191,8 @@ export class NetworkWatcherModel {
   private operations = new Map<string, OperationRecord>();
   private pending = new Set<Promise<void>>();
   private refusals = 0;
+  /** Known traffic changes per VM id (lower case). */
+  private trafficEvents = new Map<string, TrafficEvent[]>();
 
   /** `operationUri` gives the Azure-AsyncOperation URL of an operation (quoted in AnotherOperationInProgress). */
   constructor(
@@ -321,6 +324,48 @@ export class NetworkWatcherModel {
     this.capturesById.clear();
     this.operations.clear();
     this.refusals = 0;
+    this.trafficEvents.clear();
+  }
+
+  /**
+   * Adds a known traffic change on a registered VM (or scale-set instance): every capture and ring file spanning
+   * `at` holds it. Throws {@link RegistrationError} naming a bad field.
+   */
+  addTrafficEvent(input: TrafficEventInput): void {
+    const vm = this.vms.get(String(input?.vmId ?? '').toLowerCase());
+    if (!vm) throw new RegistrationError(`vmId must be a registered VM, found ${describe(input?.vmId)}`);
+    const atMs = typeof input.at === 'string' ? Date.parse(input.at) : Number.NaN;
+    if (!Number.isFinite(atMs))
+      throw new RegistrationError(`at must be an ISO date-time, found ${describe(input.at)}`);
+    if (typeof input.remoteIp !== 'string' || parseIpv4(input.remoteIp) === undefined)
+      throw new RegistrationError(`remoteIp must be an IPv4 address, found ${describe(input.remoteIp)}`);
+    const whole = (value: unknown, field: string, min: number, max: number, fallback?: number): number => {
+      const v = value ?? fallback;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+        throw new RegistrationError(
+          `${field} must be an integer from ${min} to ${max}, found ${describe(value)}`,
+        );
+      return v;
+    };
+    const event: TrafficEvent = {
+      atMs,
+      remoteIp: input.remoteIp,
+      remotePort: whole(input.remotePort, 'remotePort', 1, 65_535, 40_000),
+      localPort: whole(input.localPort, 'localPort', 1, 65_535, 9_999),
+      // Bounded: a ring file spanning the event must stay a few MB whatever a test asks.
+      packetsPerSecond: whole(input.packetsPerSecond, 'packetsPerSecond', 1, 200, 20),
+      payloadBytes: whole(input.payloadBytes, 'payloadBytes', 0, 1_400, 200),
+      ...(input.durationSeconds === undefined
+        ? {}
+        : { durationSeconds: whole(input.durationSeconds, 'durationSeconds', 1, 86_400) }),
+    };
+    const list = this.trafficEvents.get(vm.id.toLowerCase()) ?? [];
+    list.push(event);
+    this.trafficEvents.set(vm.id.toLowerCase(), list);
+  }
+
+  private eventsOf(vm: VmRecord): TrafficEvent[] {
+    return this.trafficEvents.get(vm.id.toLowerCase()) ?? [];
   }
 
   /** Resolves once every upload started so far has finished. */
@@ -1185,6 +1230,7 @@ export class NetworkWatcherModel {
           filters: request.filters,
           bytesToCapturePerPacket: request.bytesToCapturePerPacket,
           totalBytesPerSession: Number.MAX_SAFE_INTEGER,
+          events: this.eventsOf(vm),
         }),
       (p) => {
         const tracked = p
@@ -1216,6 +1262,7 @@ export class NetworkWatcherModel {
       filters: capture.request.filters,
       bytesToCapturePerPacket: capture.request.bytesToCapturePerPacket,
       totalBytesPerSession: capture.request.totalBytesPerSession,
+      events: this.eventsOf(capture.vm),
     });
   }
 

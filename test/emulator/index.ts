@@ -39,5 +39,6 @@ export type {
   FaultKind,
   FaultRule,
   PlantedCapture,
+  TrafficEventInput,
   RequestLogEntry,
 } from './types.js';

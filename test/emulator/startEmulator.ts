@@ -34,6 +34,7 @@ import type {
   EmulatorVm,
   FaultRule,
   PlantedCapture,
+  TrafficEventInput,
   RequestLogEntry,
 } from './types.js';
 
@@ -647,6 +648,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
     try {
       switch (route) {
+        case 'POST /_emulator/traffic-events':
+          model.addTrafficEvent(obj() as unknown as TrafficEventInput);
+          return sendJson(res, 201, {});
         case 'POST /_emulator/vms':
           model.registerVm(obj() as unknown as EmulatorVm);
           return sendJson(res, 201, { registered: (input as { id: string }).id });
@@ -797,6 +801,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     identityHeader,
     clientId,
     registerVm: (vm) => model.registerVm(vm),
+    addTrafficEvent: (event) => model.addTrafficEvent(event),
     registerWatcher: (w) => model.registerWatcher(w),
     plantCapture: (c) => model.plantCapture(c),
     captures: () => {

@@ -94,6 +94,28 @@ export interface PlantedCapture {
   timeLimitInSeconds?: number;
 }
 
+/**
+ * A known traffic change on a VM (`POST /_emulator/traffic-events`): from `at` a remote host sends UDP datagrams to
+ * the VM, so a test knows which conversation exists only after that time.
+ */
+export interface TrafficEventInput {
+  /** A registered VM (or scale-set instance) id. */
+  vmId: string;
+  /** ISO date-time on the emulated clock. */
+  at: string;
+  /** Default: to the end of every capture. */
+  durationSeconds?: number;
+  remoteIp: string;
+  /** Default 40000. */
+  remotePort?: number;
+  /** Default 9999. */
+  localPort?: number;
+  /** 1–200, default 20. */
+  packetsPerSecond?: number;
+  /** 0–1400, default 200. */
+  payloadBytes?: number;
+}
+
 /** A packet capture as the emulator holds it (a view for tests, not the ARM wire shape). */
 export interface EmulatorCapture {
   id: string;
@@ -196,6 +218,8 @@ export interface Emulator {
   registerVm(vm: EmulatorVm): void;
   /** Adds a network watcher besides the default `NetworkWatcher_<region>` ones. */
   registerWatcher(watcher: { id: string; location: string }): void;
+  /** Adds a known traffic change on a VM (see {@link TrafficEventInput}). */
+  addTrafficEvent(event: TrafficEventInput): void;
   /** Plants a capture made by a person; answers its view. */
   plantCapture(capture: PlantedCapture): EmulatorCapture;
   captures(): EmulatorCapture[];

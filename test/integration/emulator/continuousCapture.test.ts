@@ -98,9 +98,12 @@ describe('a continuous capture', () => {
     const present = files.filter((f) => f.deletedAt === undefined);
     expect(present).toHaveLength(3);
     const blobs = await blobsBeside(storagePath);
-    // Of the three files not deleted, the open one is not uploaded yet, and a just-closed one may still be in flight.
-    expect(blobs.length).toBeGreaterThanOrEqual(1);
+    // In storage: exactly the files uploaded and not yet deleted (the open one, and a file closed less than
+    // ringUploadDelaySeconds ago, are not there yet), never more than fileCount.
+    const uploaded = files.filter((f) => f.uploadedAt !== undefined && f.deletedAt === undefined);
+    expect(blobs.map((b) => b.name).sort()).toEqual(uploaded.map((f) => f.blobPath).sort());
     expect(blobs.length).toBeLessThanOrEqual(3);
+    expect(files.filter((f) => f.uploadedAt !== undefined).length).toBeGreaterThan(2);
     for (const blob of blobs) {
       expect(blob.body.readUInt32LE(0)).toBe(0xa1b2c3d4);
       expect(blob.body.length).toBeLessThanOrEqual(20_000);
@@ -283,5 +286,54 @@ describe('bad continuous-capture input', () => {
       ringDeleteWhen: 'newFileUploaded',
       ringBlobLayout: 'captureFolder',
     });
+  });
+});
+
+describe('a known traffic change (POST /_emulator/traffic-events)', () => {
+  /** Source addresses of the packets of a classic pcap file (Ethernet + IPv4). */
+  function sources(file: Buffer): Array<{ timeMs: number; src: string }> {
+    const out: Array<{ timeMs: number; src: string }> = [];
+    for (let at = 24; at + 16 <= file.length; at += 16 + file.readUInt32LE(at + 8)) {
+      const timeMs = file.readUInt32LE(at) * 1000 + Math.floor(file.readUInt32LE(at + 4) / 1000);
+      const ip = file.subarray(at + 16 + 14 + 12, at + 16 + 14 + 16);
+      out.push({ timeMs, src: [...ip].join('.') });
+    }
+    return out;
+  }
+
+  it('puts a conversation that exists only from t0 into the ring files after t0', async () => {
+    emulator.configure({ ringUploadDelaySeconds: 0 });
+    const storagePath = await create('ring-t0', ring({ fileCount: 100, fileSizeInBytes: 40_000 }));
+    const t0 = emulator.now() + 180_000;
+    const answer = await rawRequest(emulator, '/_emulator/traffic-events', {
+      method: 'POST',
+      body: { vmId: VM, at: new Date(t0).toISOString(), remoteIp: '198.51.100.7', packetsPerSecond: 5 },
+    });
+    expect(answer.status).toBe(201);
+    await emulator.advanceClock(400);
+    const packets = (await blobsBeside(storagePath)).flatMap((b) => sources(b.body));
+    const fromPeer = packets.filter((p) => p.src === '198.51.100.7');
+    expect(packets.some((p) => p.timeMs < t0)).toBe(true);
+    expect(fromPeer.length).toBeGreaterThan(100);
+    expect(Math.min(...fromPeer.map((p) => p.timeMs))).toBeGreaterThanOrEqual(t0);
+  });
+
+  it('refuses an event on an unknown VM or with a bad address, naming the field', async () => {
+    const unknown = await rawRequest(emulator, '/_emulator/traffic-events', {
+      method: 'POST',
+      body: { vmId: `${VM}-x`, at: new Date().toISOString(), remoteIp: '198.51.100.7' },
+    });
+    expect(unknown.status).toBe(400);
+    expect(JSON.stringify(unknown.body)).toContain('vmId');
+    const bad = await rawRequest(emulator, '/_emulator/traffic-events', {
+      method: 'POST',
+      body: { vmId: VM, at: new Date().toISOString(), remoteIp: '198.51.100', packetsPerSecond: 5 },
+    });
+    expect(JSON.stringify(bad.body)).toContain('remoteIp');
+    const many = await rawRequest(emulator, '/_emulator/traffic-events', {
+      method: 'POST',
+      body: { vmId: VM, at: new Date().toISOString(), remoteIp: '198.51.100.7', packetsPerSecond: 5000 },
+    });
+    expect(JSON.stringify(many.body)).toContain('packetsPerSecond');
   });
 });
