@@ -8,6 +8,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CaptureFiles } from '../../../src/captures/CaptureFiles.js';
 import { KEPT_CONTAINER } from '../../../src/captures/keepRingFiles.js';
+import { alertKeepWindow } from '../../../src/captures/alertKeepWindow.js';
 import { ringCaptureParameters } from '../../../src/captures/ringCaptureParameters.js';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { emulatorCredential, type Emulator } from '../../emulator/index.js';
@@ -41,6 +42,19 @@ beforeAll(async () => {
 });
 afterAll(() => emulator.stop());
 
+const PEER = '203.0.113.9';
+
+/** Times (ms) of the packets from {@link PEER} (Ethernet + IPv4 source address). */
+function peerPacketTimes(file: Buffer): number[] {
+  const out: number[] = [];
+  for (let at = 24; at + 16 <= file.length; at += 16 + file.readUInt32LE(at + 8)) {
+    if ([...file.subarray(at + 16 + 26, at + 16 + 30)].join('.') === PEER) {
+      out.push(file.readUInt32LE(at) * 1000 + Math.floor(file.readUInt32LE(at + 4) / 1000));
+    }
+  }
+  return out;
+}
+
 /** Every packet time (ms) of a classic µs pcap file. */
 function packetTimes(file: Buffer): number[] {
   const out: number[] = [];
@@ -72,12 +86,21 @@ describe.each(ASSUMPTIONS)('keeping the pre-alert files of a ring (%o)', (assump
       name,
       ringCaptureParameters(VM, config.ring, [], config.captureStorageAccountId),
     );
+    // Traffic changes at t0 (a new peer); the alert's 5-minute window starts at t0 and it fires at t0 + 5 min.
+    const t0 = emulator.now() + 280_000;
+    emulator.addTrafficEvent({
+      vmId: VM,
+      at: new Date(t0).toISOString(),
+      remoteIp: PEER,
+      packetsPerSecond: 2,
+    });
     await emulator.advanceClock(600);
     const storagePath = (await client.packetCaptures.get(NW.rg, NW.name, name)).storageLocation!.storagePath!;
 
-    // The alert: its window started 5 minutes before it fired, 20 s ago; margin 60 s.
-    const firedMs = emulator.now() - 20_000;
-    const window = { startMs: firedMs - 300_000 - 60_000, endMs: firedMs };
+    // It fired 20 s ago; margin 60 s.
+    const firedAt = new Date(t0 + 300_000).toISOString();
+    const window = alertKeepWindow({ firedAt, windowStartAt: new Date(t0).toISOString() }, config.ring);
+    expect(window).toEqual({ startMs: t0 - 60_000, endMs: t0 + 300_000 });
     const files = new CaptureFiles(config, emulatorCredential(emulator));
     let kept = await files.keepRing(storagePath, ALERT_ID, window);
     // The fired moment is in the file still being written: the poller calls again each tick until complete.
@@ -100,6 +123,11 @@ describe.each(ASSUMPTIONS)('keeping the pre-alert files of a ring (%o)', (assump
       kept!.kept.map((n) => container.getContainerClient(KEPT_CONTAINER).getBlobClient(n).downloadToBuffer()),
     );
     const times = bodies.flatMap(packetTimes);
+    // "Before" starts before t0 and shows the change: the new peer appears only from t0 on.
+    const peer = bodies.flatMap(peerPacketTimes);
+    expect(Math.min(...times)).toBeLessThan(t0);
+    expect(peer.length).toBeGreaterThan(100);
+    expect(Math.min(...peer)).toBeGreaterThanOrEqual(t0);
     expect(Math.min(...times)).toBeLessThanOrEqual(window.startMs);
     expect(Math.max(...times)).toBeGreaterThanOrEqual(window.endMs);
 
