@@ -131,6 +131,14 @@ describe.each(ASSUMPTIONS)('keeping the pre-alert files of a ring (%o)', (assump
     expect(Math.min(...times)).toBeLessThanOrEqual(window.startMs);
     expect(Math.max(...times)).toBeGreaterThanOrEqual(window.endMs);
 
+    // One summary of the kept files: the "before" of the alert, naming the conversation that began at t0.
+    const before = await files.summarizeKept(kept!.kept);
+    expect(before?.partial).toBeFalsy();
+    expect(before?.conversations.some((c) => c.a.startsWith(`${PEER}:`) || c.b.startsWith(`${PEER}:`))).toBe(
+      true,
+    );
+    expect(before?.packets).toBe(times.length);
+
     // tshark reads them.
     const dir = await mkdtemp(join(tmpdir(), 'kept-'));
     try {
