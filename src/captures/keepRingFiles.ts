@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ContainerClient } from '@azure/storage-blob';
+import type { BlobClient, ContainerClient } from '@azure/storage-blob';
 import { chooseRingFiles, type KeepWindow, type RingFileFacts } from './chooseRingFiles.js';
 import { FIRST_PACKET_PROBE_BYTES, readFirstPacketTime } from './readFirstPacketTime.js';
 
@@ -49,15 +49,20 @@ export async function keepRingFiles(
   const { folder, abortSignal, destination } = options;
   const choice = chooseRingFiles(await listFacts(container, folder, abortSignal), options.window);
   const keptFolder = keptFolderFor(options.alertId);
+  let copied = 0;
   for (const file of choice.chosen) {
     const target = destination.getBlobClient(
       `${keptFolder}${file.name.slice(folder.length).replaceAll('/', '_')}`,
     );
-    if (!(await target.exists({ abortSignal }))) {
-      const source = container.getBlobClient(file.name);
-      const poller = await target.beginCopyFromURL(source.url, { abortSignal });
-      await poller.pollUntilDone();
+    let state = await copyState(target, abortSignal);
+    if (state === 'missing') {
+      // One call under the caller's deadline; a copy the service finishes later is seen on the next call.
+      // beginCopyFromURL sends the copy request once; its poller is not waited on.
+      const poller = await target.beginCopyFromURL(container.getBlobClient(file.name).url, { abortSignal });
+      const operation = poller.getOperationState();
+      state = operation.isCompleted && !operation.error ? 'success' : 'pending';
     }
+    if (state === 'success') copied++;
   }
   // What is kept so far, this call's copies and earlier calls' (whose originals rotation may have deleted since).
   const kept = (await listFacts(destination, keptFolder, abortSignal)).sort(
@@ -67,8 +72,28 @@ export async function keepRingFiles(
     kept: kept.map((f) => f.name),
     ...(kept[0] ? { keptFrom: new Date(kept[0].firstPacketAtMs).toISOString() } : {}),
     coversStart: kept[0] !== undefined && kept[0].firstPacketAtMs <= options.window.startMs,
-    complete: choice.complete,
+    // Complete once the window's end is listed and every chosen copy has finished.
+    complete: choice.complete && copied === choice.chosen.length,
   };
+}
+
+/** Where a kept copy stands; a failed or aborted one is deleted, to be copied again. */
+async function copyState(
+  target: BlobClient,
+  abortSignal: AbortSignal | undefined,
+): Promise<'success' | 'pending' | 'missing'> {
+  try {
+    const properties = await target.getProperties({ abortSignal });
+    if (properties.copyStatus === 'pending') return 'pending';
+    if (properties.copyStatus === 'failed' || properties.copyStatus === 'aborted') {
+      await target.deleteIfExists({ abortSignal });
+      return 'missing';
+    }
+    return 'success';
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 404) return 'missing';
+    throw e;
+  }
 }
 
 /** Every pcap file under `prefix` with its first packet time (a ranged read each), at most {@link MAX_LISTED_BLOBS}. */
@@ -85,8 +110,10 @@ async function listFacts(
       .getBlobClient(item.name)
       .downloadToBuffer(0, FIRST_PACKET_PROBE_BYTES, { abortSignal })
       .catch((e: unknown) => {
-        // Rotation deleted it between the listing and the read: it is simply not a candidate any more.
-        if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+        // Rotation deleted it between the listing and the read (404), or it is still empty (416: a copy in
+        // progress, a file being written): not a candidate now.
+        const status = (e as { statusCode?: number }).statusCode;
+        if (status === 404 || status === 416) return undefined;
         throw e;
       });
     const firstPacketAtMs = head ? readFirstPacketTime(head) : undefined;
