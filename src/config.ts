@@ -139,6 +139,29 @@ const scopes = z
     return items.map((s) => (s === '*' ? s : s.toLowerCase().replace(/\/+$/, '')));
   });
 
+const VM_ID =
+  /^\/subscriptions\/[0-9a-f-]{36}\/resourcegroups\/[-\w._()]{1,90}\/providers\/microsoft\.compute\/virtualmachines\/[^/\s,;]{1,64}$/i;
+
+/** `RING_VM_IDS`: VM resource ids, comma, semicolon or space separated, lower-cased (ARM ids are case-insensitive). */
+const vmIds = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const items = v
+      .split(/[,;\s]+/)
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const bad = items.filter((item) => !VM_ID.test(item));
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected virtual machine resource ids (/subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}), found "${bad[0]}"`,
+      });
+      return z.NEVER;
+    }
+    return [...new Set(items.map((s) => s.toLowerCase()))];
+  });
+
 /** The app settings schema. Keys are the app setting names. */
 export const settingsSchema = z
   .object({
@@ -163,6 +186,23 @@ export const settingsSchema = z
         }),
       ),
     ALLOWED_SCOPES: scopes,
+    RING_TAG_NAME: z
+      .string()
+      .default('alert-capture:ring')
+      .pipe(
+        // Azure tag names: at most 512 characters, none of < > % & \ ? /
+        z.string().regex(/^[^<>%&\\?/]{1,512}$/, { error: 'expected a tag name (no < > % & \\ ? /)' }),
+      ),
+    RING_TAG_VALUE: z.string().max(256, { error: 'expected at most 256 characters' }).default('on'),
+    RING_VM_IDS: vmIds,
+    RING_FILE_COUNT: int(10, 2, 10_000),
+    RING_FILE_SIZE_BYTES: int(10_485_760, 65_536, 4_294_967_295),
+    RING_BYTES_PER_PACKET: int(0, 0, 4_294_967_295),
+    RING_MAX_FILE_COUNT: int(20, 2, 10_000),
+    RING_MAX_FILE_SIZE_BYTES: int(104_857_600, 65_536, 4_294_967_295),
+    RING_SESSION_SECONDS: int(86_400, 600, 604_800),
+    RING_WINDOW_MARGIN_SECONDS: int(60, 0, 3_600),
+    RING_DEFAULT_LOOKBACK_SECONDS: int(600, 60, 86_400),
     STOP_ON_RESOLVE: boolean(false),
     AUTO_INSTALL_AGENT: boolean(false),
     PENDING_TIMEOUT_SECONDS: int(900, 30, 86_400),
@@ -242,6 +282,21 @@ export const settingsSchema = z
           'required: set LEDGER_STORAGE_ACCOUNT_NAME (managed identity) or LEDGER_STORAGE_CONNECTION_STRING',
       });
     }
+    // A ring above the operator's maxima is a mistake to report, not to shrink silently: it sets the storage bound.
+    if (s.RING_FILE_COUNT > s.RING_MAX_FILE_COUNT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RING_FILE_COUNT'],
+        message: `expected at most RING_MAX_FILE_COUNT (${s.RING_MAX_FILE_COUNT}), found ${s.RING_FILE_COUNT}`,
+      });
+    }
+    if (s.RING_FILE_SIZE_BYTES > s.RING_MAX_FILE_SIZE_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RING_FILE_SIZE_BYTES'],
+        message: `expected at most RING_MAX_FILE_SIZE_BYTES (${s.RING_MAX_FILE_SIZE_BYTES}), found ${s.RING_FILE_SIZE_BYTES}`,
+      });
+    }
     if (s.CAPTURE_TIME_LIMIT_SECONDS > s.CAPTURE_MAX_TIME_LIMIT_SECONDS) {
       ctx.addIssue({
         code: 'custom',
@@ -289,6 +344,8 @@ export interface Config {
   captureFilters: CaptureFilter[];
   captureSessionBudget: number;
   captureNamePrefix: string;
+  /** Standing ring-buffer captures (continuous capture) on chosen VMs: the minutes before an alert. */
+  ring: RingConfig;
   /** Lower-cased ids, or `['*']`. */
   allowedScopes: string[];
   stopOnResolve: boolean;
@@ -339,6 +396,25 @@ export interface SecureWebhookConfig {
   v1IssuerHost: string;
 }
 
+/** Ring-buffer settings (`RING_*`). */
+export interface RingConfig {
+  /** VMs whose tag `tagName` has the value `tagValue` (case-insensitive) keep a ring. */
+  tagName: string;
+  tagValue: string;
+  /** VMs that keep a ring whatever their tags (lower case). */
+  vmIds: string[];
+  fileCount: number;
+  fileSizeInBytes: number;
+  /** Snap length; 0 keeps whole packets. */
+  bytesToCapturePerPacket: number;
+  /** The ring's session limit (`sessionTimeLimitInSeconds`); re-armed before it. */
+  sessionTimeLimitInSeconds: number;
+  /** Kept files start this much before the alert's window. */
+  windowMarginSeconds: number;
+  /** The window when the alert gives no `windowStartTime`: this long before `firedDateTime`. */
+  defaultLookbackSeconds: number;
+}
+
 function toConfig(s: Settings): Config {
   return {
     captureStorageAccountId: s.CAPTURE_STORAGE_ACCOUNT_ID,
@@ -351,6 +427,17 @@ function toConfig(s: Settings): Config {
     captureFilters: s.CAPTURE_FILTERS,
     captureSessionBudget: s.CAPTURE_SESSION_BUDGET,
     captureNamePrefix: s.CAPTURE_NAME_PREFIX.toLowerCase(),
+    ring: {
+      tagName: s.RING_TAG_NAME,
+      tagValue: s.RING_TAG_VALUE,
+      vmIds: s.RING_VM_IDS,
+      fileCount: s.RING_FILE_COUNT,
+      fileSizeInBytes: s.RING_FILE_SIZE_BYTES,
+      bytesToCapturePerPacket: s.RING_BYTES_PER_PACKET,
+      sessionTimeLimitInSeconds: s.RING_SESSION_SECONDS,
+      windowMarginSeconds: s.RING_WINDOW_MARGIN_SECONDS,
+      defaultLookbackSeconds: s.RING_DEFAULT_LOOKBACK_SECONDS,
+    },
     allowedScopes: s.ALLOWED_SCOPES,
     stopOnResolve: s.STOP_ON_RESOLVE,
     autoInstallAgent: s.AUTO_INSTALL_AGENT,

@@ -42,4 +42,27 @@ resource reportWriterAssignment 'Microsoft.Authorization/roleAssignments@2022-04
   }
 }
 
+// Ring-buffer files kept for an alert (src/captures/keepRingFiles.ts, KEPT_CONTAINER), copied server-side from
+// network-watcher-logs before rotation deletes them: the same container-scoped write role, so Network Watcher's
+// own container stays read-only to the app.
+var keptContainerName = 'capture-kept'
+
+resource keptContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: keptContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource keptWriterAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(keptContainer.id, principalId, storageBlobDataContributorRoleId)
+  scope: keptContainer
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributorRoleId)
+  }
+}
+
 output containerName string = reportContainer.name

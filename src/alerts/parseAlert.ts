@@ -41,6 +41,8 @@ export interface AlertEvent {
   firedAt: string;
   /** When the alert resolved, ISO 8601 UTC. */
   resolvedAt?: string;
+  /** Start of the evaluation window (common schema `alertContext.condition.windowStartTime`), ISO 8601 UTC. */
+  windowStartAt?: string;
   /** ARM resource ids of the alert's targets, as given (often lower-cased). */
   targets: string[];
   /** The target's region when the payload carries it, lower-case without spaces (`westeurope`). */
@@ -119,6 +121,8 @@ const conditionItemSchema = z.looseObject({
 
 const conditionSchema = z.looseObject({
   allOf: z.array(conditionItemSchema, { error: 'expected an array of conditions' }).nullish(),
+  // Read leniently: a ring's kept window falls back to firedDateTime when it is missing or not a date-time.
+  windowStartTime: z.unknown().optional(),
 });
 
 /** Custom properties: an object when present. Values are read leniently (see `toStringRecord`). */
@@ -250,6 +254,8 @@ function fromCommon(body: z.output<typeof commonSchema>): AlertEvent {
   const severity = toSeverity(e.severity);
   const region = toRegion(e.targetResourceRegion);
   const description = nonEmpty(e.description);
+  const rawWindowStart = context?.condition?.windowStartTime;
+  const windowStartAt = typeof rawWindowStart === 'string' ? toIsoTimestamp(rawWindowStart) : undefined;
   return {
     schema: 'common',
     alertId: e.alertId,
@@ -261,6 +267,7 @@ function fromCommon(body: z.output<typeof commonSchema>): AlertEvent {
     ...(e.monitoringService ? { monitoringService: e.monitoringService } : {}),
     firedAt: e.firedDateTime,
     ...(e.resolvedDateTime ? { resolvedAt: e.resolvedDateTime } : {}),
+    ...(windowStartAt ? { windowStartAt } : {}),
     targets: e.alertTargetIDs ?? [],
     ...(region ? { region } : {}),
     dimensions: toDimensions(first ? first.dimensions : context?.Dimensions),

@@ -59,3 +59,12 @@ export function attemptCaptureName(prefix: string, target: CaptureTarget, alertI
 export function isOurCapture(prefix: string, captureName: string): boolean {
   return captureName.toLowerCase().startsWith(`${prefix.toLowerCase()}-`);
 }
+
+/**
+ * The capture name of a VM's ring, generation `generation` (each re-arm makes the next one, so the old ring can be
+ * stopped after the new one runs): `{prefix}-ring-{vmName}-{hash}-{generation}`. The name alone does not mark a
+ * ring (a VM may be called `ring-…`): the ledger record's kind `ring` does.
+ */
+export function ringCaptureName(prefix: string, target: NamedTarget, generation: number): string {
+  return captureNameFor(`${prefix}-ring`, target, String(generation));
+}

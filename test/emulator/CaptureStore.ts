@@ -47,4 +47,10 @@ export class CaptureStore {
       blobHTTPHeaders: { blobContentType: 'application/vnd.tcpdump.pcap' },
     });
   }
+
+  /** Deletes a capture file (a ring's rotation); a no-op without a connection string or when it is gone. */
+  async delete(blobPath: string): Promise<void> {
+    if (!this.container) return;
+    await this.container.getBlockBlobClient(blobPath).deleteIfExists();
+  }
 }

@@ -8,8 +8,17 @@ import {
   DEFAULT_TOTAL_BYTES_PER_SESSION,
   type CaptureRequest,
 } from './parseCaptureBody.js';
-import { synthesizeCapture, type SynthesizedCapture } from './traffic/index.js';
-import type { AgentState, EmulatorCapture, EmulatorVm, PlantedCapture } from './types.js';
+import { parseIpv4, synthesizeCapture, type SynthesizedCapture } from './traffic/index.js';
+import type { TrafficEvent } from './traffic/synthesizeCapture.js';
+import type { AgentState, EmulatorCapture, EmulatorVm, PlantedCapture, TrafficEventInput } from './types.js';
+import {
+  RING_DEFAULTS,
+  RingRecorder,
+  type ContinuousFalseBehaviour,
+  type RingBlobLayout,
+  type RingDeleteWhen,
+  type RingSessionEnd,
+} from './RingRecorder.js';
 
 /**
  * Stop reasons the emulator reports. `TimeExceeded` is Azure's (spec example); the other two are the emulator's
@@ -124,6 +133,8 @@ interface CaptureRecord {
   uploadedBlobPath?: string;
   cancels: Array<() => void>;
   planted?: true;
+  /** For a continuous capture: its ring of files. */
+  ring?: RingRecorder;
 }
 
 /** A long-running operation behind an `Azure-AsyncOperation` or `Location` URL. */
@@ -149,6 +160,16 @@ export interface ModelSettings {
   /** How much later than the reported storagePath's name the uploaded blob's name is, ms. */
   fileNameSkewMs: number;
   missingAgent: MissingAgentBehaviour;
+  /** Where a continuous capture's files go and what storagePath says (undocumented). */
+  ringBlobLayout: RingBlobLayout;
+  /** When a ring's oldest file is deleted (undocumented). */
+  ringDeleteWhen: RingDeleteWhen;
+  /** Emulated seconds between a ring file filling and its appearing in storage (undocumented). */
+  ringUploadDelaySeconds: number;
+  /** What `continuousCapture: false` does (undocumented). */
+  continuousFalse: ContinuousFalseBehaviour;
+  /** Which limit ends a continuous session (undocumented). */
+  ringSessionEnd: RingSessionEnd;
 }
 
 /** What a create, stop or delete answers besides the body: the operation to point at. */
@@ -170,6 +191,8 @@ export class NetworkWatcherModel {
   private operations = new Map<string, OperationRecord>();
   private pending = new Set<Promise<void>>();
   private refusals = 0;
+  /** Known traffic changes per VM id (lower case). */
+  private trafficEvents = new Map<string, TrafficEvent[]>();
 
   /** `operationUri` gives the Azure-AsyncOperation URL of an operation (quoted in AnotherOperationInProgress). */
   constructor(
@@ -301,6 +324,48 @@ export class NetworkWatcherModel {
     this.capturesById.clear();
     this.operations.clear();
     this.refusals = 0;
+    this.trafficEvents.clear();
+  }
+
+  /**
+   * Adds a known traffic change on a registered VM (or scale-set instance): every capture and ring file spanning
+   * `at` holds it. Throws {@link RegistrationError} naming a bad field.
+   */
+  addTrafficEvent(input: TrafficEventInput): void {
+    const vm = this.vms.get(String(input?.vmId ?? '').toLowerCase());
+    if (!vm) throw new RegistrationError(`vmId must be a registered VM, found ${describe(input?.vmId)}`);
+    const atMs = typeof input.at === 'string' ? Date.parse(input.at) : Number.NaN;
+    if (!Number.isFinite(atMs))
+      throw new RegistrationError(`at must be an ISO date-time, found ${describe(input.at)}`);
+    if (typeof input.remoteIp !== 'string' || parseIpv4(input.remoteIp) === undefined)
+      throw new RegistrationError(`remoteIp must be an IPv4 address, found ${describe(input.remoteIp)}`);
+    const whole = (value: unknown, field: string, min: number, max: number, fallback?: number): number => {
+      const v = value ?? fallback;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+        throw new RegistrationError(
+          `${field} must be an integer from ${min} to ${max}, found ${describe(value)}`,
+        );
+      return v;
+    };
+    const event: TrafficEvent = {
+      atMs,
+      remoteIp: input.remoteIp,
+      remotePort: whole(input.remotePort, 'remotePort', 1, 65_535, 40_000),
+      localPort: whole(input.localPort, 'localPort', 1, 65_535, 9_999),
+      // Bounded: a ring file spanning the event must stay a few MB whatever a test asks.
+      packetsPerSecond: whole(input.packetsPerSecond, 'packetsPerSecond', 1, 200, 20),
+      payloadBytes: whole(input.payloadBytes, 'payloadBytes', 0, 1_400, 200),
+      ...(input.durationSeconds === undefined
+        ? {}
+        : { durationSeconds: whole(input.durationSeconds, 'durationSeconds', 1, 86_400) }),
+    };
+    const list = this.trafficEvents.get(vm.id.toLowerCase()) ?? [];
+    list.push(event);
+    this.trafficEvents.set(vm.id.toLowerCase(), list);
+  }
+
+  private eventsOf(vm: VmRecord): TrafficEvent[] {
+    return this.trafficEvents.get(vm.id.toLowerCase()) ?? [];
   }
 
   /** Resolves once every upload started so far has finished. */
@@ -337,6 +402,7 @@ export class NetworkWatcherModel {
       ...(c.uploadedAt === undefined ? {} : { uploadedAt: c.uploadedAt }),
       ...(c.uploadedBlobPath === undefined ? {} : { uploadedBlobPath: c.uploadedBlobPath }),
       ...(c.planted ? { planted: true as const } : {}),
+      ...(c.ring ? { ringFiles: c.ring.files.map((f) => ({ ...f })) } : {}),
     }));
   }
 
@@ -533,7 +599,9 @@ export class NetworkWatcherModel {
     const startAt = now + this.settings.captureStartSeconds * 1000;
     // The create operation ends once the capture started and at least retryAfterSeconds after the PUT.
     const doneAt = Math.max(startAt, now + this.settings.retryAfterSeconds * 1000);
-    const blobPath = `${captureFolder(request.target, vm)}/${blobFileName(startAt)}`;
+    const ring = this.ringOf(request, vm, name, startAt);
+    const blobPath =
+      ring?.storagePathBlob() ?? `${captureFolder(request.target, vm)}/${blobFileName(startAt)}`;
     const blobUrl = this.store.urlFor(blobPath, request.storageLocation.storageId);
     const operationId = randomUUID();
     const capture: CaptureRecord = {
@@ -566,6 +634,7 @@ export class NetworkWatcherModel {
         : {}),
       busy: { operationId, untilMs: doneAt },
       cancels: [],
+      ...(ring ? { ring } : {}),
     };
     this.capturesById.set(id.toLowerCase(), capture);
     capture.cancels.push(this.clock.schedule(startAt, () => this.start(capture)));
@@ -598,6 +667,8 @@ export class NetworkWatcherModel {
     if (!capture) return undefined;
     this.refuseWhileBusy(capture);
     const now = this.clock.now();
+    // Assumption (as for a single capture): deleting a running ring drops its open file; closed files stay.
+    capture.ring?.stop(now, false);
     capture.cancels.forEach((cancel) => cancel());
     capture.cancels = [];
     capture.plan = undefined;
@@ -1034,6 +1105,10 @@ export class NetworkWatcherModel {
   private run(capture: CaptureRecord, startAt: number): void {
     capture.status = 'Running';
     capture.captureStartTimeMs = startAt;
+    if (capture.ring) {
+      capture.ring.start();
+      return;
+    }
     const limitSeconds = capture.request.timeLimitInSeconds || DEFAULT_TIME_LIMIT_SECONDS;
     let stopAt = startAt + limitSeconds * 1000;
     let reason: string = STOP_REASONS.time;
@@ -1073,6 +1148,10 @@ export class NetworkWatcherModel {
     capture.cancels = [];
     capture.status = 'Stopped';
     capture.stopReason = reason;
+    if (capture.ring) {
+      capture.ring.stop(atMs, true);
+      return;
+    }
     const plan = capture.plan;
     capture.plan = undefined;
     if (!plan) return;
@@ -1107,6 +1186,73 @@ export class NetworkWatcherModel {
     this.pending.add(upload);
   }
 
+  /**
+   * The ring recorder of a continuous capture, or undefined for a single-file one: `continuousCapture: true`, or
+   * `false` when the `continuousFalse` assumption is `stopAtFileCount`; absent (null) is a classic capture.
+   */
+  private ringOf(
+    request: CaptureRequest,
+    vm: VmRecord,
+    name: string,
+    startAt: number,
+  ): RingRecorder | undefined {
+    const continuous = request.continuousCapture;
+    if (continuous === undefined) return undefined;
+    if (continuous === false && this.settings.continuousFalse === 'singleFile') return undefined;
+    const settings = request.captureSettings ?? {};
+    // Assumption: 0 (the spec's minimum) means the default, as 0 does for timeLimitInSeconds.
+    const fileCount = settings.fileCount || RING_DEFAULTS.fileCount;
+    const fileSizeInBytes = settings.fileSizeInBytes || RING_DEFAULTS.fileSizeInBytes;
+    let limitSeconds = settings.sessionTimeLimitInSeconds || RING_DEFAULTS.sessionTimeLimitInSeconds;
+    if (this.settings.ringSessionEnd === 'shorterOfBoth') {
+      limitSeconds = Math.min(limitSeconds, request.timeLimitInSeconds || DEFAULT_TIME_LIMIT_SECONDS);
+    }
+    let capture: CaptureRecord | undefined;
+    const recorder = new RingRecorder(
+      this.clock,
+      this.store,
+      {
+        fileCount,
+        fileSizeInBytes,
+        endAt: startAt + limitSeconds * 1000,
+        mode: continuous ? 'ring' : 'stopAtFileCount',
+        layout: this.settings.ringBlobLayout,
+        deleteWhen: this.settings.ringDeleteWhen,
+        uploadDelaySeconds: this.settings.ringUploadDelaySeconds,
+      },
+      { vmFolder: captureFolder(request.target, vm), captureName: name, startAt },
+      (fromMs, seconds) =>
+        synthesizeCapture({
+          vmId: vm.id,
+          localIp: vm.localIp,
+          startTime: new Date(fromMs),
+          durationSeconds: seconds,
+          filters: request.filters,
+          bytesToCapturePerPacket: request.bytesToCapturePerPacket,
+          totalBytesPerSession: Number.MAX_SAFE_INTEGER,
+          events: this.eventsOf(vm),
+        }),
+      (p) => {
+        const tracked = p
+          .catch(() => {
+            if (capture) {
+              capture.status = 'Error';
+              capture.errors = ['StorageFailed'];
+            }
+          })
+          .finally(() => this.pending.delete(tracked));
+        this.pending.add(tracked);
+      },
+      (reason) => {
+        capture = [...this.capturesById.values()].find((c) => c.ring === recorder);
+        if (!capture) return;
+        capture.status = 'Stopped';
+        capture.stopReason = reason === 'time' ? STOP_REASONS.time : STOP_REASONS.bytes;
+      },
+    );
+    return recorder;
+  }
+
   private synthesize(capture: CaptureRecord, durationSeconds: number): SynthesizedCapture {
     return synthesizeCapture({
       vmId: capture.vm.id,
@@ -1116,6 +1262,7 @@ export class NetworkWatcherModel {
       filters: capture.request.filters,
       bytesToCapturePerPacket: capture.request.bytesToCapturePerPacket,
       totalBytesPerSession: capture.request.totalBytesPerSession,
+      events: this.eventsOf(capture.vm),
     });
   }
 

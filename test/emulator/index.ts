@@ -14,6 +14,15 @@ export {
   DEFAULT_AGENT_EXTENSION_NAME,
 } from './NetworkWatcherModel.js';
 export { CAPTURE_CONTAINER } from './CaptureStore.js';
+export { RING_DEFAULTS, RING_CHUNK_SECONDS } from './RingRecorder.js';
+export type {
+  RingFile,
+  RingBlobLayout,
+  RingDeleteWhen,
+  ContinuousFalseBehaviour,
+  RingSessionEnd,
+} from './RingRecorder.js';
+export { DEFAULT_RING_UPLOAD_DELAY_SECONDS } from './startEmulator.js';
 export {
   NETWORK_API_VERSIONS,
   COMPUTE_API_VERSIONS,
@@ -30,5 +39,6 @@ export type {
   FaultKind,
   FaultRule,
   PlantedCapture,
+  TrafficEventInput,
   RequestLogEntry,
 } from './types.js';

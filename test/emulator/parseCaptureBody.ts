@@ -26,7 +26,8 @@ export interface CaptureRequest {
   storageLocation: { storageId?: string; storagePath?: string; filePath?: string; localPath?: string };
   filters: CaptureFilterBody[];
   continuousCapture?: boolean;
-  captureSettings?: Record<string, unknown>;
+  /** Checked `PacketCaptureSettings`; absent fields stay absent (the ring fills the spec defaults). */
+  captureSettings?: { fileCount?: number; fileSizeInBytes?: number; sessionTimeLimitInSeconds?: number };
 }
 
 const VM_ID =
@@ -147,6 +148,14 @@ export function parseCaptureBody(body: unknown): CaptureRequest {
     );
   }
 
+  if (typeof p.continuousCapture === 'boolean' && storageLocation.filePath !== undefined) {
+    // Spec: "This path is invalid if 'Continuous Capture' is provided with 'true' or 'false'" (use localPath).
+    throw invalidRequestFormat(
+      'properties.storageLocation.filePath',
+      'is invalid when continuousCapture is given (use localPath)',
+    );
+  }
+
   return {
     target: p.target,
     ...(targetType === undefined ? {} : { targetType }),
@@ -157,10 +166,22 @@ export function parseCaptureBody(body: unknown): CaptureRequest {
     storageLocation,
     filters,
     ...(typeof p.continuousCapture === 'boolean' ? { continuousCapture: p.continuousCapture } : {}),
-    ...(p.captureSettings !== undefined
-      ? { captureSettings: object(p.captureSettings, 'properties.captureSettings') }
+    ...(p.captureSettings !== undefined && p.captureSettings !== null
+      ? { captureSettings: parseCaptureSettings(p.captureSettings) }
       : {}),
   };
+}
+
+/** `PacketCaptureSettings` (2023-11-01 and later): each field an integer within the spec's bounds. */
+function parseCaptureSettings(input: unknown): NonNullable<CaptureRequest['captureSettings']> {
+  const s = object(input, 'properties.captureSettings');
+  const settings: NonNullable<CaptureRequest['captureSettings']> = {};
+  const bounds = { fileCount: 10_000, fileSizeInBytes: UINT32_MAX, sessionTimeLimitInSeconds: 604_800 };
+  for (const key of ['fileCount', 'fileSizeInBytes', 'sessionTimeLimitInSeconds'] as const) {
+    const value = integer(s[key], `properties.captureSettings.${key}`, bounds[key]);
+    if (value !== undefined) settings[key] = value;
+  }
+  return settings;
 }
 
 function parseFilter(input: unknown, field: string): CaptureFilterBody {

@@ -34,6 +34,7 @@ import type {
   EmulatorVm,
   FaultRule,
   PlantedCapture,
+  TrafficEventInput,
   RequestLogEntry,
 } from './types.js';
 
@@ -103,6 +104,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ),
     fileNameSkewMs: nonNegative(options.fileNameSkewMs ?? 0, 'fileNameSkewMs'),
     missingAgent: missingAgentBehaviour(options.missingAgent ?? 'captureError'),
+    ringBlobLayout: oneOf(options.ringBlobLayout ?? 'captureFolder', 'ringBlobLayout', RING_LAYOUTS),
+    ringDeleteWhen: oneOf(options.ringDeleteWhen ?? 'newFileStarts', 'ringDeleteWhen', RING_DELETE_WHEN),
+    ringUploadDelaySeconds: nonNegative(
+      options.ringUploadDelaySeconds ?? DEFAULT_RING_UPLOAD_DELAY_SECONDS,
+      'ringUploadDelaySeconds',
+    ),
+    continuousFalse: oneOf(options.continuousFalse ?? 'singleFile', 'continuousFalse', CONTINUOUS_FALSE),
+    ringSessionEnd: oneOf(options.ringSessionEnd ?? 'sessionTimeLimit', 'ringSessionEnd', RING_SESSION_END),
   };
   const clock = new EmulatedClock(positive(options.timeScale ?? 1, 'timeScale'));
   const model = new NetworkWatcherModel(
@@ -132,6 +141,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (c.agentInstallSeconds !== undefined)
       settings.agentInstallSeconds = nonNegative(c.agentInstallSeconds, 'agentInstallSeconds');
     if (c.missingAgent !== undefined) settings.missingAgent = missingAgentBehaviour(c.missingAgent);
+    if (c.ringBlobLayout !== undefined)
+      settings.ringBlobLayout = oneOf(c.ringBlobLayout, 'ringBlobLayout', RING_LAYOUTS);
+    if (c.ringDeleteWhen !== undefined)
+      settings.ringDeleteWhen = oneOf(c.ringDeleteWhen, 'ringDeleteWhen', RING_DELETE_WHEN);
+    if (c.ringUploadDelaySeconds !== undefined)
+      settings.ringUploadDelaySeconds = nonNegative(c.ringUploadDelaySeconds, 'ringUploadDelaySeconds');
+    if (c.continuousFalse !== undefined)
+      settings.continuousFalse = oneOf(c.continuousFalse, 'continuousFalse', CONTINUOUS_FALSE);
+    if (c.ringSessionEnd !== undefined)
+      settings.ringSessionEnd = oneOf(c.ringSessionEnd, 'ringSessionEnd', RING_SESSION_END);
   };
   const addFault = (rule: FaultRule): void => {
     faults.push(parseFaultRule(rule));
@@ -212,7 +231,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       provider: 'network',
       handle: (ctx) => {
         const [s, g, w, n] = ctx.params as [string, string, string, string];
-        const request = parseCaptureBody(ctx.body);
+        const parsed = parseCaptureBody(ctx.body);
+        // continuousCapture and captureSettings exist from 2023-11-01 on; ARM drops properties an older
+        // api-version does not define (assumption: silently, as for other unknown properties).
+        const { continuousCapture: _c, captureSettings: _s, ...classic } = parsed;
+        const request = ctx.apiVersion < FIRST_CONTINUOUS_API_VERSION ? classic : parsed;
         const accepted = model.createCapture(s, g, w, n, request, { failOperation: ctx.failOperation });
         const region = watcherRegion(s, g, w);
         return {
@@ -625,6 +648,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
     try {
       switch (route) {
+        case 'POST /_emulator/traffic-events':
+          model.addTrafficEvent(obj() as unknown as TrafficEventInput);
+          return sendJson(res, 201, {});
         case 'POST /_emulator/vms':
           model.registerVm(obj() as unknown as EmulatorVm);
           return sendJson(res, 201, { registered: (input as { id: string }).id });
@@ -775,6 +801,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     identityHeader,
     clientId,
     registerVm: (vm) => model.registerVm(vm),
+    addTrafficEvent: (event) => model.addTrafficEvent(event),
     registerWatcher: (w) => model.registerWatcher(w),
     plantCapture: (c) => model.plantCapture(c),
     captures: () => {
@@ -841,7 +868,29 @@ const CONFIG_FIELDS = [
   'captureStartSeconds',
   'agentInstallSeconds',
   'missingAgent',
+  'ringBlobLayout',
+  'ringDeleteWhen',
+  'ringUploadDelaySeconds',
+  'continuousFalse',
+  'ringSessionEnd',
 ];
+
+/** First Microsoft.Network api-version whose PacketCaptureParameters has continuousCapture and captureSettings. */
+const FIRST_CONTINUOUS_API_VERSION = '2023-11-01';
+
+/** Default `ringUploadDelaySeconds` (assumption: the same order as a single file's upload after its stop). */
+export const DEFAULT_RING_UPLOAD_DELAY_SECONDS = 10;
+const RING_LAYOUTS = ['captureFolder', 'firstFileSiblings'] as const;
+const RING_DELETE_WHEN = ['newFileStarts', 'newFileUploaded'] as const;
+const CONTINUOUS_FALSE = ['singleFile', 'stopAtFileCount'] as const;
+const RING_SESSION_END = ['sessionTimeLimit', 'shorterOfBoth'] as const;
+
+function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new RangeError(`${field} must be ${allowed.join(' or ')}, found ${describe(value)}`);
+  }
+  return value as T;
+}
 
 /** api-version quoted in the operation URL of an AnotherOperationInProgress message (what arm-network 36 sends). */
 const OPERATION_URI_API_VERSION = '2025-05-01';

@@ -1,3 +1,10 @@
+import type {
+  ContinuousFalseBehaviour,
+  RingBlobLayout,
+  RingDeleteWhen,
+  RingFile,
+  RingSessionEnd,
+} from './RingRecorder.js';
 /** Options for {@link startEmulator}. */
 export interface EmulatorOptions {
   /**
@@ -39,6 +46,12 @@ export interface EmulatorOptions {
    * session ends in Error with AgentStopped) or `createFails` (the create operation fails). An assumption.
    */
   missingAgent?: 'captureError' | 'createFails';
+  /** Assumptions about continuous captures (README "Continuous captures"). */
+  ringBlobLayout?: RingBlobLayout;
+  ringDeleteWhen?: RingDeleteWhen;
+  ringUploadDelaySeconds?: number;
+  continuousFalse?: ContinuousFalseBehaviour;
+  ringSessionEnd?: RingSessionEnd;
   /** Items per page for list operations before a nextLink (default 50). */
   pageSize?: number;
   /** Client id reported by the identity endpoint (default a fixed GUID). */
@@ -81,6 +94,28 @@ export interface PlantedCapture {
   timeLimitInSeconds?: number;
 }
 
+/**
+ * A known traffic change on a VM (`POST /_emulator/traffic-events`): from `at` a remote host sends UDP datagrams to
+ * the VM, so a test knows which conversation exists only after that time.
+ */
+export interface TrafficEventInput {
+  /** A registered VM (or scale-set instance) id. */
+  vmId: string;
+  /** ISO date-time on the emulated clock. */
+  at: string;
+  /** Default: to the end of every capture. */
+  durationSeconds?: number;
+  remoteIp: string;
+  /** Default 40000. */
+  remotePort?: number;
+  /** Default 9999. */
+  localPort?: number;
+  /** 1–200, default 20. */
+  packetsPerSecond?: number;
+  /** 0–1400, default 200. */
+  payloadBytes?: number;
+}
+
 /** A packet capture as the emulator holds it (a view for tests, not the ARM wire shape). */
 export interface EmulatorCapture {
   id: string;
@@ -111,6 +146,8 @@ export interface EmulatorCapture {
   uploadedBlobPath?: string;
   /** True for a capture planted through the admin API (made by a person, not through ARM). */
   planted?: true;
+  /** For a continuous capture: every file of its ring so far, deleted ones included (`deletedAt`). */
+  ringFiles?: RingFile[];
 }
 
 /** One ARM request the emulator answered. */
@@ -158,6 +195,11 @@ export interface EmulatorConfig {
   captureStartSeconds?: number;
   agentInstallSeconds?: number;
   missingAgent?: 'captureError' | 'createFails';
+  ringBlobLayout?: RingBlobLayout;
+  ringDeleteWhen?: RingDeleteWhen;
+  ringUploadDelaySeconds?: number;
+  continuousFalse?: ContinuousFalseBehaviour;
+  ringSessionEnd?: RingSessionEnd;
 }
 
 /** A running emulator. */
@@ -176,6 +218,8 @@ export interface Emulator {
   registerVm(vm: EmulatorVm): void;
   /** Adds a network watcher besides the default `NetworkWatcher_<region>` ones. */
   registerWatcher(watcher: { id: string; location: string }): void;
+  /** Adds a known traffic change on a VM (see {@link TrafficEventInput}). */
+  addTrafficEvent(event: TrafficEventInput): void;
   /** Plants a capture made by a person; answers its view. */
   plantCapture(capture: PlantedCapture): EmulatorCapture;
   captures(): EmulatorCapture[];

@@ -261,3 +261,57 @@ describe('configWarnings', () => {
     expect(warned).toEqual([expect.stringContaining('CAPTURE_BYTES_PER_PACKET: 60 bytes')]);
   });
 });
+
+describe('ring settings (RING_*)', () => {
+  const VM = `${SUB}/resourceGroups/App-RG/providers/Microsoft.Compute/virtualMachines/web-01`;
+
+  it('defaults: tag alert-capture:ring=on, no listed VM, 10 files of 10 MiB, whole packets', () => {
+    expect(loadConfig(minimal).ring).toEqual({
+      tagName: 'alert-capture:ring',
+      tagValue: 'on',
+      vmIds: [],
+      fileCount: 10,
+      fileSizeInBytes: 10_485_760,
+      bytesToCapturePerPacket: 0,
+      sessionTimeLimitInSeconds: 86_400,
+      windowMarginSeconds: 60,
+      defaultLookbackSeconds: 600,
+    });
+  });
+
+  it('takes a list of VM ids, lower-cased and deduplicated', () => {
+    const config = loadConfig({ ...minimal, RING_VM_IDS: `${VM}, ${VM.toUpperCase()};` });
+    expect(config.ring.vmIds).toEqual([VM.toLowerCase()]);
+  });
+
+  it('reports every bad ring setting at once, naming each', () => {
+    const problems = problemsOf({
+      ...minimal,
+      RING_VM_IDS: `${VM},${SUB}/resourceGroups/rg`,
+      RING_FILE_COUNT: '1',
+      RING_TAG_NAME: 'a/b',
+    });
+    expect(problems.some((p) => p.startsWith('RING_VM_IDS: expected virtual machine resource ids'))).toBe(
+      true,
+    );
+    expect(problems.some((p) => p.startsWith('RING_FILE_COUNT: expected an integer from 2'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('RING_TAG_NAME:'))).toBe(true);
+  });
+
+  it('refuses a ring above the operator maxima rather than shrinking it silently', () => {
+    const problems = problemsOf({
+      ...minimal,
+      RING_FILE_COUNT: '30',
+      RING_MAX_FILE_COUNT: '20',
+      RING_FILE_SIZE_BYTES: '209715200',
+    });
+    expect(problems).toContain(
+      'RING_FILE_COUNT: expected at most RING_MAX_FILE_COUNT (20), found 30 (found "30")',
+    );
+    expect(
+      problems.some((p) =>
+        p.startsWith('RING_FILE_SIZE_BYTES: expected at most RING_MAX_FILE_SIZE_BYTES (104857600)'),
+      ),
+    ).toBe(true);
+  });
+});

@@ -4,6 +4,7 @@ import { createTrafficProfile } from './createTrafficProfile.js';
 import { generateTraffic } from './generateTraffic.js';
 import type { CaptureFilterSpec, FilterablePacket } from './matchesFilters.js';
 import { compileFilters } from './matchesFilters.js';
+import { parseIpv4 } from './ipv4.js';
 
 /** What the emulator knows about a capture when it stops. */
 export interface SynthesizeCaptureOptions {
@@ -19,6 +20,64 @@ export interface SynthesizeCaptureOptions {
   bytesToCapturePerPacket: number;
   /** Stop writing when the file would exceed this many bytes. */
   totalBytesPerSession: number;
+  /** Known traffic changes on this VM (a test's "t0"), merged into the generated traffic. */
+  events?: readonly TrafficEvent[];
+}
+
+/**
+ * A known traffic change: from `atMs` (for `durationSeconds`, default to the end of any capture) a remote host
+ * sends `packetsPerSecond` UDP datagrams of `payloadBytes` to the VM's `localPort`. Lets a test put a conversation
+ * that exists only after a known time into every capture and ring file that spans it.
+ */
+export interface TrafficEvent {
+  atMs: number;
+  durationSeconds?: number;
+  remoteIp: string;
+  remotePort: number;
+  localPort: number;
+  packetsPerSecond: number;
+  payloadBytes: number;
+}
+
+/** The event's packets inside `[startMs, startMs + durationSeconds)`, as times from `startMs`. */
+function eventPackets(
+  event: TrafficEvent,
+  localIp: number,
+  startMs: number,
+  durationSeconds: number,
+): PacketSpec[] {
+  const remote = parseIpv4(event.remoteIp);
+  if (remote === undefined) throw new RangeError(`not an IPv4 address: ${event.remoteIp}`);
+  const endMs = Math.min(
+    startMs + durationSeconds * 1000,
+    event.durationSeconds === undefined
+      ? Number.POSITIVE_INFINITY
+      : event.atMs + event.durationSeconds * 1000,
+  );
+  const stepUs = Math.max(1, Math.round(1e6 / event.packetsPerSecond));
+  const out: PacketSpec[] = [];
+  // Packets on a fixed grid from atMs, so every capture of the VM sees the same ones.
+  const firstIndex = Math.max(0, Math.ceil(((startMs - event.atMs) * 1000) / stepUs));
+  for (let i = firstIndex; ; i++) {
+    const atUs = event.atMs * 1000 + i * stepUs;
+    if (atUs >= endMs * 1000) break;
+    out.push({
+      timeUs: atUs - startMs * 1000,
+      outbound: false,
+      srcIp: remote,
+      dstIp: localIp,
+      ttl: 51,
+      ipId: i & 0xffff,
+      dontFragment: false,
+      transport: {
+        kind: 'UDP',
+        srcPort: event.remotePort,
+        dstPort: event.localPort,
+        payload: Buffer.alloc(event.payloadBytes, 0x5a),
+      },
+    });
+  }
+  return out;
 }
 
 /** A capture file and what went into it. */
@@ -67,11 +126,18 @@ export function synthesizeCapture(options: SynthesizeCaptureOptions): Synthesize
   const keep = compileFilters(options.filters);
   const profile = createTrafficProfile(options.vmId, options.localIp);
   const snap = Math.max(0, Math.floor(options.bytesToCapturePerPacket));
-  const planned = generateTraffic(profile, {
+  let planned = generateTraffic(profile, {
     seed: options.vmId.toLowerCase(),
     startTime: options.startTime,
     durationSeconds: options.durationSeconds,
   });
+  if (options.events && options.events.length > 0) {
+    const startMs = options.startTime.getTime();
+    planned = [
+      ...planned,
+      ...options.events.flatMap((e) => eventPackets(e, profile.localIp, startMs, options.durationSeconds)),
+    ].sort((a, b) => a.timeUs - b.timeUs);
+  }
   const header = Buffer.alloc(PCAP_GLOBAL_HEADER_BYTES);
   header.writeUInt32LE(0xa1b2c3d4, 0);
   header.writeUInt16LE(2, 4);

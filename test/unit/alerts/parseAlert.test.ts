@@ -703,3 +703,22 @@ describe('parseAlert: alert id length', () => {
       expect(result.issues.map((i) => `${i.path} ${i.message}`).join()).toMatch(/alertId.*1024/);
   });
 });
+
+describe('parseAlert: the evaluation window start (ring-buffer captures keep the files from there)', () => {
+  it('reads alertContext.condition.windowStartTime of the common schema', () => {
+    const event = eventOf(
+      parseAlert(loadJson(sharedAlertsDir, 'common-testaction-metric-static-fired.json')),
+    );
+    expect(event.windowStartAt).toBe('2025-04-15T18:17:12.851Z');
+  });
+
+  it('leaves it out, and still accepts the alert, when it is missing or not a date-time', () => {
+    const body = ownFixture('common-metric-static-vm-fired.json');
+    const condition = (body.data as { alertContext: { condition: Record<string, unknown> } }).alertContext
+      .condition;
+    condition.windowStartTime = 'yesterday';
+    expect(eventOf(parseAlert(body)).windowStartAt).toBeUndefined();
+    delete condition.windowStartTime;
+    expect(eventOf(parseAlert(body)).windowStartAt).toBeUndefined();
+  });
+});

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { KEPT_CONTAINER } from '../../../src/captures/keepRingFiles.js';
 import { REPORT_CONTAINER } from '../../../src/report/CaptureReports.js';
 import {
   literalString,
@@ -42,5 +43,21 @@ describe('infra: the capture reports container', () => {
       (x) => x.path !== f.path && x.text.includes(STORAGE_BLOB_DATA_CONTRIBUTOR),
     );
     expect(elsewhere.map((x) => x.path)).toEqual([]);
+  });
+});
+
+describe('infra: the kept ring files container', () => {
+  it('is the container the ring keeper copies to, private, with the write role scoped to it', () => {
+    const f = file('infra/modules/reportStorage.bicep');
+    const containers = resources(f).filter(
+      (r) => r.type === 'Microsoft.Storage/storageAccounts/blobServices/containers',
+    );
+    const kept = containers.find((c) => resolveStrings(f, property(c.body, 'name'))[0] === KEPT_CONTAINER);
+    expect(kept).toBeDefined();
+    expect(literalString(property(property(kept?.body, 'properties'), 'publicAccess'))).toBe('None');
+    const scopes = resources(f)
+      .filter((r) => r.type === 'Microsoft.Authorization/roleAssignments')
+      .map((r) => property(r.body, 'scope')?.text);
+    expect(scopes).toEqual(['reportContainer', 'keptContainer']);
   });
 });

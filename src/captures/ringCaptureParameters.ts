@@ -1,0 +1,38 @@
+import type { PacketCapture } from '@azure/arm-network';
+import type { CaptureFilter, RingConfig } from '../config.js';
+
+/** `timeLimitInSeconds`'s maximum in the spec: sent with a ring, in case Azure ends a ring at the shorter limit. */
+const MAX_TIME_LIMIT_SECONDS = 18_000;
+
+/**
+ * The PUT body of a VM's ring capture: a continuous capture (`continuousCapture: true`, api-version 2023-11-01 and
+ * later) of `fileCount` files of `fileSizeInBytes` in the capture account, so storage never holds more than
+ * count × size for the VM. Whether Azure ends it at `sessionTimeLimitInSeconds` or at `timeLimitInSeconds` is
+ * undocumented; the poller re-arms before the shorter of the two.
+ */
+export function ringCaptureParameters(
+  vmId: string,
+  ring: RingConfig,
+  filters: readonly CaptureFilter[],
+  storageAccountId: string,
+): PacketCapture {
+  return {
+    target: vmId,
+    targetType: 'AzureVM',
+    bytesToCapturePerPacket: ring.bytesToCapturePerPacket,
+    timeLimitInSeconds: Math.min(ring.sessionTimeLimitInSeconds, MAX_TIME_LIMIT_SECONDS),
+    storageLocation: { storageId: storageAccountId },
+    filters: filters.map((f) => ({ ...f })),
+    continuousCapture: true,
+    captureSettings: {
+      fileCount: ring.fileCount,
+      fileSizeInBytes: ring.fileSizeInBytes,
+      sessionTimeLimitInSeconds: ring.sessionTimeLimitInSeconds,
+    },
+  };
+}
+
+/** The seconds after which a ring must be re-armed: the shorter of its two possible session limits. */
+export function ringSessionSeconds(ring: Pick<RingConfig, 'sessionTimeLimitInSeconds'>): number {
+  return Math.min(ring.sessionTimeLimitInSeconds, MAX_TIME_LIMIT_SECONDS);
+}
