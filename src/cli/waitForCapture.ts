@@ -111,7 +111,9 @@ export async function waitForCapture(
   if (!storagePath) return stopped;
   for (;;) {
     const latest = record ? ((await app.ledger.get(record.alertId)) ?? record) : undefined;
-    const blob = await ctx.files().findFile(latest?.storagePath ?? storagePath, latest?.startedAt);
+    const blob = await ctx.files().findFile(latest?.storagePath ?? storagePath, latest, {
+      abortSignal: AbortSignal.timeout(30_000),
+    });
     if (blob) return { ...stopped, file: stripQuery(blob.url) };
     if (ctx.now() + ctx.pollIntervalInMs > fileDeadline) {
       return deadline <= fileDeadline
