@@ -12,6 +12,7 @@ import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { MAX_NOTIFIED_CONVERSATIONS } from '../notify/captureNotification.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
 import type { CaptureSummary } from '../pcap/types.js';
+import { deadlineSignal } from '../deadline.js';
 import { stripQuery } from '../logger.js';
 import { recordSettings } from './startCapture.js';
 
@@ -41,8 +42,7 @@ const STORAGE_CALL_TIMEOUT_IN_MS = 30_000;
 
 /** The call's own timeout, cut short by the caller's deadline when there is one. */
 export function storageDeadline(options: CaptureFileCallOptions, timeoutInMs: number): AbortSignal {
-  const own = AbortSignal.timeout(timeoutInMs);
-  return options.abortSignal ? AbortSignal.any([own, options.abortSignal]) : own;
+  return deadlineSignal(timeoutInMs, options.abortSignal);
 }
 
 /** The capture account's name, from `CAPTURE_STORAGE_ACCOUNT_ID` (lower case, as storage host names are). */
