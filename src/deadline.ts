@@ -4,8 +4,8 @@
  *
  * Why not `AbortSignal.any([signal, AbortSignal.timeout(ms)])`: on Node 20 the composite and its sources are linked
  * weakly, so a composite (or a timeout source) nobody else references is garbage collected and never aborts
- * (seen in this repository's notifyDeadline test: a stalled storage call outlived its deadline; the same class of
- * bug as nodejs/node#48951). Here the timer and each source's listener hold the controller, so the deadline
+ * (reproduced on Node 20.20 with `node --expose-gc`: `AbortSignal.any([parent, AbortSignal.timeout(1000)])` with
+ * a listener, then `gc()`, never aborted). Here the timer and each source's listener hold the controller, so the deadline
  * fires whatever the GC does; the timer is unref'd and keeps no process alive.
  */
 export function deadlineSignal(timeoutInMs: number, ...others: Array<AbortSignal | undefined>): AbortSignal {
