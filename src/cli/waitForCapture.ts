@@ -107,7 +107,11 @@ export async function waitForCapture(
   // The file reaches storage some time after the stop (Network Watcher uploads it when the session completed).
   const fileDeadline = Math.min(deadline, ctx.now() + app.config.captureFileWaitSeconds * 1000);
   const storagePath =
-    record?.storagePath ?? (watcher ? (await app.gateway.getCapture(watcher, name))?.storagePath : undefined);
+    record?.storagePath ??
+    (watcher
+      ? (await app.gateway.getCapture(watcher, name, { abortSignal: AbortSignal.timeout(30_000) }))
+          ?.storagePath
+      : undefined);
   if (!storagePath) return stopped;
   for (;;) {
     const latest = record ? ((await app.ledger.get(record.alertId)) ?? record) : undefined;
