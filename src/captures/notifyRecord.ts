@@ -66,6 +66,10 @@ export async function notifyRecord(record: CaptureRecord, work: RecordWork): Pro
           return;
         }
         missingReason = `no summary: the capture file was not in storage ${config.captureFileWaitSeconds} s after the capture ended`;
+      } else if (work.abortSignal.aborted) {
+        // Cut by the record's deadline, not a fault of the file: say nothing about it in the record (a later
+        // attempt summarizes again); the message cannot go this time either, so the attempt fails as such.
+        deps.logger.warn(`summary of ${current.captureName ?? ''} cut by the record's deadline`);
       } else {
         deps.logger.warn(`summary of ${current.captureName ?? ''} failed: ${errorMessage(e)}`);
         missingReason = `no summary: the capture file could not be read (${errorMessage(e).split('\n')[0]})`;

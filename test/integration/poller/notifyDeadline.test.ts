@@ -128,4 +128,35 @@ describe('capture poller: a stalled report or link never holds the message up', 
     expect(endpoint.requests().map((r) => r.status)).toEqual([500, 200]);
     expect((await recordOf(h, alertId)).state).toBe('notified');
   });
+
+  it("never records a summary cut by the record's deadline as a file that could not be read", async () => {
+    const RECORD_LIMIT_SECONDS = 5;
+    const h = await startPollerHarness({
+      settings: { POLL_RECORD_TIME_LIMIT_SECONDS: String(RECORD_LIMIT_SECONDS) },
+    });
+    const { alertId } = await alertStartsCapture(h);
+    await h.tick();
+    await h.emulator.advanceClock(PAST_TIME_LIMIT_SECONDS);
+    const summaries: AbortSignal[] = [];
+    const deps: PollDeps = {
+      ...h.ctx,
+      files: {
+        summarize: (record, options) => stalled(summaries)(record, options) as never,
+        link: () => Promise.resolve(undefined),
+      },
+      reports: { ensure: () => Promise.resolve(undefined), link: () => Promise.resolve(undefined) },
+    };
+    const report = await within(pollCaptures(deps), 3 * RECORD_LIMIT_SECONDS * 1000, 'the tick');
+
+    expect(summaries).toHaveLength(1);
+    expect(report.notified).toBe(0);
+    const record = await recordOf(h, alertId);
+    expect(record.state).toBe('finished');
+    expect(record.reason).toBeUndefined();
+    expect(record.summaryJson).toBeUndefined();
+    // A failed attempt, retried later (then the summary is made again).
+    expect(record.notifyAttempts).toBe(1);
+    expect(record.lastError).toMatch(/^notification failed/);
+    expect(webhookMessages(h)).toHaveLength(0);
+  });
 });
