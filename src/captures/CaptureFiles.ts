@@ -13,9 +13,11 @@ import { MAX_NOTIFIED_CONVERSATIONS } from '../notify/captureNotification.js';
 import { concatCaptureFiles } from '../pcap/concatCaptureFiles.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
 import type { CaptureSummary } from '../pcap/types.js';
+import { deadlineSignal } from '../deadline.js';
 import { stripQuery } from '../logger.js';
 import type { KeepWindow } from './chooseRingFiles.js';
 import { KEPT_CONTAINER, keepRingFiles, type KeptRingFiles } from './keepRingFiles.js';
+import { recordSettings } from './startCapture.js';
 
 /** Where Network Watcher writes capture files in the capture account. */
 export const CAPTURE_CONTAINER = 'network-watcher-logs';
@@ -27,6 +29,23 @@ export const CAPTURE_LINK_TTL_SECONDS = 8 * 3600;
 export interface CaptureFilesOptions {
   /** Clock in ms, for tests. */
   now?: () => number;
+}
+
+/** Options for one storage operation of {@link CaptureFiles}. */
+export interface CaptureFileCallOptions {
+  /** The caller's deadline (the poller's record deadline, a CLI verb's); combined with the call's own timeout. */
+  abortSignal?: AbortSignal;
+}
+
+/** What {@link CaptureFiles.findFile} knows of the capture whose file it looks for. */
+export type CaptureWindow = Pick<CaptureRecord, 'startedAt' | 'endedAt' | 'settingsJson'>;
+
+/** How long one metadata call (exists, a page of a listing, a delegation key) may take. */
+const STORAGE_CALL_TIMEOUT_IN_MS = 30_000;
+
+/** The call's own timeout, cut short by the caller's deadline when there is one. */
+export function storageDeadline(options: CaptureFileCallOptions, timeoutInMs: number): AbortSignal {
+  return deadlineSignal(timeoutInMs, options.abortSignal);
 }
 
 /** The capture account's name, from `CAPTURE_STORAGE_ACCOUNT_ID` (lower case, as storage host names are). */
@@ -61,14 +80,15 @@ export class CaptureFiles {
    */
   async summarize(
     record: CaptureRecord,
+    options: CaptureFileCallOptions = {},
   ): Promise<{ summary: CaptureSummary; storagePath?: string } | undefined> {
     const reported = record.storagePath ? this.blob(record.storagePath) : undefined;
     if (!reported) return undefined;
-    const found = await this.findCaptureBlob(reported, record.startedAt);
+    const found = await this.findCaptureBlob(reported, record, options);
     const blob = found ?? reported;
     const timeLimitInMs = this.config.summaryTimeLimitSeconds * 1000;
     const download = await blob.download(0, undefined, {
-      abortSignal: AbortSignal.timeout(timeLimitInMs + 5000),
+      abortSignal: storageDeadline(options, timeLimitInMs + 5000),
     });
     if (!download.readableStreamBody) return undefined;
     // The default conversation table bounds the memory whatever the file holds; only the listed ones are formatted.
@@ -89,12 +109,18 @@ export class CaptureFiles {
   /**
    * The blob holding a capture's file (see `findCaptureBlob`), for the operator CLI's `download` and `delete
    * --purge-file`: `undefined` when the path is outside the capture account's container or no file is there yet.
+   * `capture` is the record (its start, end and settings bound the folder search), or only its start time.
    */
-  async findFile(storagePath: string, startedAt?: string): Promise<BlobClient | undefined> {
+  async findFile(
+    storagePath: string,
+    capture?: string | CaptureWindow,
+    options: CaptureFileCallOptions = {},
+  ): Promise<BlobClient | undefined> {
     const reported = this.blob(storagePath);
     if (!reported) return undefined;
+    const window = typeof capture === 'string' ? { startedAt: capture } : (capture ?? {});
     try {
-      return await this.findCaptureBlob(reported, startedAt);
+      return await this.findCaptureBlob(reported, window, options);
     } catch (e) {
       // No container yet: Network Watcher creates it with the first file it uploads.
       if ((e as { statusCode?: number }).statusCode === 404) return undefined;
@@ -117,30 +143,56 @@ export class CaptureFiles {
   }
 
   /**
-   * The capture's file: the blob at the reported `storagePath` when it exists, else the first file written under
-   * the same folder at or after the capture started (the agent may name the file differently from the path ARM
-   * reported). `undefined` when neither is there yet; then the download meets BlobNotFound and the poller waits.
+   * The capture's file: the blob at the reported `storagePath` when it exists, else a file the agent wrote under
+   * the same folder during this capture (it may name the file differently from the path ARM reported).
+   *
+   * That folder holds every capture of the VM that day (other alerts', people's), so a candidate must have been
+   * written within this capture's window: not before `startedAt − 5 s` (clock skew), and not after
+   * `endedAt + CAPTURE_FILE_WAIT_SECONDS` (the agent uploads after the stop; a later file is a later capture's).
+   * While the end is not known, the window ends at `startedAt` + the capture's time limit (from the record's
+   * settings; `CAPTURE_MAX_TIME_LIMIT_SECONDS` when only the start is known) + the wait: no capture of ours runs
+   * longer, and the CLI must still find a file of a capture whose end it has not read. Without a known start there
+   * is no window, hence no folder search: the reported blob or nothing. The earliest candidate in the window wins.
+   * `undefined` when none is there yet; then the download meets BlobNotFound and the poller waits.
    */
   private async findCaptureBlob(
     reported: BlobClient,
-    startedAt: string | undefined,
+    capture: CaptureWindow,
+    options: CaptureFileCallOptions,
   ): Promise<BlobClient | undefined> {
-    if (await reported.exists()) return reported;
+    if (await reported.exists({ abortSignal: storageDeadline(options, STORAGE_CALL_TIMEOUT_IN_MS) }))
+      return reported;
+    const startedAtMs = capture.startedAt ? Date.parse(capture.startedAt) : NaN;
+    if (Number.isNaN(startedAtMs)) return undefined;
     const folder = reported.name.slice(0, reported.name.lastIndexOf('/') + 1);
     if (!folder) return undefined;
+    const waitInMs = this.config.captureFileWaitSeconds * 1000;
+    const endedAtMs = capture.endedAt ? Date.parse(capture.endedAt) : NaN;
+    const recorded =
+      capture.settingsJson !== undefined
+        ? recordSettings(capture, this.config).timeLimitInSeconds
+        : undefined;
+    const timeLimitSeconds =
+      typeof recorded === 'number' && Number.isFinite(recorded)
+        ? recorded
+        : this.config.captureMaxTimeLimitSeconds;
+    const since = startedAtMs - 5_000;
+    const until = Number.isNaN(endedAtMs)
+      ? startedAtMs + timeLimitSeconds * 1000 + waitInMs
+      : endedAtMs + waitInMs;
     const container = this.service
       ? this.service.getContainerClient(reported.containerName)
       : new ContainerClient(`${new URL(reported.url).origin}/${reported.containerName}`, this.credential);
-    // The agent writes after the capture started; another capture of the VM the same day wrote before.
-    const since = startedAt ? Date.parse(startedAt) - 5_000 : 0;
     let best: { name: string; at: number } | undefined;
     let seen = 0;
-    for await (const item of container.listBlobsFlat({ prefix: folder })) {
+    // One deadline for the whole listing: each page is a call, and a stalled account must not hold the caller.
+    const abortSignal = storageDeadline(options, STORAGE_CALL_TIMEOUT_IN_MS);
+    for await (const item of container.listBlobsFlat({ prefix: folder, abortSignal })) {
       // A VM's folder holds one day of its captures: a few files, but never list without a bound.
       if (++seen > 1_000) break;
       if (!/\.(cap|pcap|pcapng)$/i.test(item.name) || item.name.slice(folder.length).includes('/')) continue;
       const at = item.properties.lastModified.getTime();
-      if (at >= since && (!best || at < best.at)) best = { name: item.name, at };
+      if (at >= since && at <= until && (!best || at < best.at)) best = { name: item.name, at };
     }
     return best ? container.getBlobClient(best.name) : undefined;
   }
@@ -201,7 +253,7 @@ export class CaptureFiles {
   }
 
   /** A read-only link to the file valid for {@link CAPTURE_LINK_TTL_SECONDS}. Goes into the message only, never a log. */
-  async link(record: CaptureRecord): Promise<string | undefined> {
+  async link(record: CaptureRecord, options: CaptureFileCallOptions = {}): Promise<string | undefined> {
     const blob = record.storagePath ? this.blob(record.storagePath) : undefined;
     if (!blob) return undefined;
     const startsOn = new Date(this.now() - 5 * 60_000); // clock skew between us and storage
@@ -209,7 +261,9 @@ export class CaptureFiles {
     const permissions = BlobSASPermissions.parse('r');
     if (this.service) return blob.generateSasUrl({ permissions, startsOn, expiresOn });
     const service = new BlobServiceClient(new URL(blob.url).origin, this.credential);
-    const key = await service.getUserDelegationKey(startsOn, expiresOn);
+    const key = await service.getUserDelegationKey(startsOn, expiresOn, {
+      abortSignal: storageDeadline(options, STORAGE_CALL_TIMEOUT_IN_MS),
+    });
     const sas = generateBlobSASQueryParameters(
       {
         containerName: blob.containerName,

@@ -1,3 +1,4 @@
+import { deadlineSignal } from '../deadline.js';
 import { awaitsNotification } from '../ledger/lifecycle.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { followCapture } from './followCapture.js';
@@ -42,10 +43,7 @@ export async function driveRecord(record: CaptureRecord, work: RecordWork): Prom
         if (ended) report.failed++;
         break;
       }
-      const signal = AbortSignal.any([
-        work.abortSignal,
-        AbortSignal.timeout(START_TIME_LIMIT_SECONDS * 1000),
-      ]);
+      const signal = deadlineSignal(START_TIME_LIMIT_SECONDS * 1000, work.abortSignal);
       const result = await startCapture(record, deps, { abortSignal: signal });
       if (result.outcome === 'started') report.started++;
       if (result.outcome === 'failed') {

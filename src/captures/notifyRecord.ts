@@ -1,3 +1,4 @@
+import { deadlineSignal } from '../deadline.js';
 import { errorMessage } from '../errors.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { captureIdempotencyKey, type CaptureNotification } from '../notify/captureNotification.js';
@@ -11,6 +12,12 @@ import type { RecordWork } from './pollTypes.js';
 
 /** How often a record whose file is not in storage yet is looked at again. */
 const FILE_RECHECK_SECONDS = 15;
+
+/** The time kept for the message itself at the end of a record's deadline: deliverNotification's own timeout. */
+const MESSAGE_RESERVE_IN_MS = 10_000;
+
+/** Below this much time the links and the report are not tried at all: the message goes without them. */
+const MIN_EXTRAS_BUDGET_IN_MS = 500;
 
 /** True when storage said the blob is not there (yet). */
 function isBlobMissing(e: unknown): boolean {
@@ -30,6 +37,8 @@ function isBlobMissing(e: unknown): boolean {
 export async function notifyRecord(record: CaptureRecord, work: RecordWork): Promise<void> {
   const { deps, report, now } = work;
   const { config, ledger } = deps;
+  const recordLimitInMs = config.pollRecordTimeLimitSeconds * 1000;
+  const deadlineInMs = work.deadlineInMs ?? performance.now() + recordLimitInMs;
   const attempts = record.notifyAttempts + 1;
   const claimed = await ledger.move(record, 'note', {
     notifyAttempts: attempts,
@@ -43,7 +52,7 @@ export async function notifyRecord(record: CaptureRecord, work: RecordWork): Pro
     let summarized: Awaited<ReturnType<typeof files.summarize>>;
     let missingReason: string | undefined;
     try {
-      summarized = await files.summarize(current);
+      summarized = await files.summarize(current, { abortSignal: work.abortSignal });
     } catch (e) {
       if (isBlobMissing(e)) {
         const waitedSeconds = (now - Date.parse(current.endedAt ?? current.updatedAt)) / 1000;
@@ -57,6 +66,10 @@ export async function notifyRecord(record: CaptureRecord, work: RecordWork): Pro
           return;
         }
         missingReason = `no summary: the capture file was not in storage ${config.captureFileWaitSeconds} s after the capture ended`;
+      } else if (work.abortSignal.aborted) {
+        // Cut by the record's deadline, not a fault of the file: say nothing about it in the record (a later
+        // attempt summarizes again); the message cannot go this time either, so the attempt fails as such.
+        deps.logger.warn(`summary of ${current.captureName ?? ''} cut by the record's deadline`);
       } else {
         deps.logger.warn(`summary of ${current.captureName ?? ''} failed: ${errorMessage(e)}`);
         missingReason = `no summary: the capture file could not be read (${errorMessage(e).split('\n')[0]})`;
@@ -73,19 +86,34 @@ export async function notifyRecord(record: CaptureRecord, work: RecordWork): Pro
     if (changes) current = (await ledger.move(current, 'note', changes)) ?? current;
   }
 
+  // The links and the report are extras: they get what the record's deadline leaves after the message's own
+  // share, and when that is too little (or they fail) the message goes without them, saying nothing about them.
+  const extrasBudgetInMs = Math.floor(
+    deadlineInMs - Math.min(MESSAGE_RESERVE_IN_MS, recordLimitInMs / 2) - performance.now(),
+  );
+  const extras =
+    current.state === 'finished' && extrasBudgetInMs >= MIN_EXTRAS_BUDGET_IN_MS && !work.abortSignal.aborted
+      ? deadlineSignal(extrasBudgetInMs, work.abortSignal)
+      : undefined;
+  if (current.state === 'finished' && !extras && (files || deps.reports)) {
+    deps.logger.warn(
+      `no download link or report for ${current.captureName ?? ''}: the record's deadline is too near`,
+    );
+  }
   // A fresh link on every attempt (it is short-lived and never stored or logged).
   const link =
-    config.notify.includeSasLink && current.state === 'finished' && files
-      ? await files.link(current).catch((e: unknown) => {
+    config.notify.includeSasLink && extras && files
+      ? await files.link(current, { abortSignal: extras }).catch((e: unknown) => {
           deps.logger.warn(`no download link for ${current.captureName ?? ''}: ${errorMessage(e)}`);
           return undefined;
         })
       : undefined;
-  const reportLinks = await linkReport(current, work);
+  const reportLinks = extras ? await linkReport(current, work, extras) : {};
   const done = new Set((current.notifiedTargets ?? '').split(',').filter(Boolean) as NotifyTargetKind[]);
   const result = await deliverNotification(toNotification(current, { link, ...reportLinks }), config.notify, {
     skip: done,
     logger: deps.logger,
+    abortSignal: work.abortSignal,
   });
   for (const r of result.results) if (r.ok) done.add(r.target);
   const notifiedTargets = [...done].join(',');
@@ -121,12 +149,15 @@ export async function notifyRecord(record: CaptureRecord, work: RecordWork): Pro
 }
 
 /**
- * The finished capture's report, made and stored on the first attempt and found on later ones, with a fresh
- * short-lived link when `NOTIFY_INCLUDE_SAS_LINK` is on. A report that cannot be made never holds the message up.
+ * The finished capture's report, made and stored on the first attempt and found on later ones (one cheap check),
+ * with a fresh short-lived link when `NOTIFY_INCLUDE_SAS_LINK` is on. A report that cannot be made, or not before
+ * `abortSignal` (the share of the record's deadline left to the extras), never holds the message up: the message
+ * goes without it, and a later attempt, if there is one, links it once it is there.
  */
 async function linkReport(
   record: CaptureRecord,
   { deps }: RecordWork,
+  abortSignal: AbortSignal,
 ): Promise<{ reportUrl?: string; reportLink?: string }> {
   const reports = deps.reports;
   if (record.state !== 'finished' || !reports) return {};
@@ -134,10 +165,10 @@ async function linkReport(
     deps.logger.warn(`${what} for ${record.captureName ?? ''}: ${errorMessage(e)}`);
     return undefined;
   };
-  const reportUrl = await reports.ensure(record).catch(warn('no report'));
+  const reportUrl = await reports.ensure(record, { abortSignal }).catch(warn('no report'));
   if (reportUrl === undefined) return {};
   const reportLink = deps.config.notify.includeSasLink
-    ? await reports.link(record).catch(warn('no report link'))
+    ? await reports.link(record, { abortSignal }).catch(warn('no report link'))
     : undefined;
   return { reportUrl, ...(reportLink !== undefined ? { reportLink } : {}) };
 }

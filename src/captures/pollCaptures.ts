@@ -1,3 +1,4 @@
+import { deadlineSignal } from '../deadline.js';
 import { errorMessage } from '../errors.js';
 import type { CaptureLedger } from '../ledger/CaptureLedger.js';
 import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
@@ -23,7 +24,7 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
   const { config, ledger, logger } = deps;
   const now = (deps.now ?? Date.now)();
   const report: PollReport = emptyPollReport();
-  const tickSignal = AbortSignal.timeout(config.pollTickTimeLimitSeconds * 1000);
+  const tickSignal = deadlineSignal(config.pollTickTimeLimitSeconds * 1000);
   let records;
   try {
     if (now - (lastSweep.get(ledger) ?? Number.NEGATIVE_INFINITY) >= RETENTION_SWEEP_INTERVAL_IN_MS) {
@@ -46,12 +47,10 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
       report.deferred++;
       return;
     }
-    const abortSignal = AbortSignal.any([
-      tickSignal,
-      AbortSignal.timeout(config.pollRecordTimeLimitSeconds * 1000),
-    ]);
+    const deadlineInMs = performance.now() + config.pollRecordTimeLimitSeconds * 1000;
+    const abortSignal = deadlineSignal(config.pollRecordTimeLimitSeconds * 1000, tickSignal);
     try {
-      await driveRecord(record, { deps, report, abortSignal, now: (deps.now ?? Date.now)() });
+      await driveRecord(record, { deps, report, abortSignal, deadlineInMs, now: (deps.now ?? Date.now)() });
     } catch (e) {
       report.errors++;
       if (e instanceof LedgerUnavailableError) ledgerDown ??= e;

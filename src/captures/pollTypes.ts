@@ -48,6 +48,11 @@ export interface RecordWork {
   report: PollReport;
   /** Aborts when the record's own deadline or the tick's budget runs out. */
   abortSignal: AbortSignal;
+  /**
+   * When the record's own deadline runs out, on the `performance.now()` clock (the one `abortSignal`'s timers
+   * follow, never the injected one); absent, `POLL_RECORD_TIME_LIMIT_SECONDS` from when the notify step began.
+   */
+  deadlineInMs?: number;
   /** The tick's clock reading, in ms. */
   now: number;
 }

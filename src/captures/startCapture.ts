@@ -39,7 +39,10 @@ export interface StartCaptureOptions {
 }
 
 /** The settings a record's capture runs with (stored with the record so the poller starts it the same way). */
-export function recordSettings(record: CaptureRecord, config: Config): EffectiveCaptureSettings {
+export function recordSettings(
+  record: Pick<CaptureRecord, 'settingsJson'>,
+  config: Config,
+): EffectiveCaptureSettings {
   if (record.settingsJson) {
     try {
       return JSON.parse(record.settingsJson) as EffectiveCaptureSettings;

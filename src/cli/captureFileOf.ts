@@ -24,7 +24,9 @@ export async function captureFileOf(
         )?.storagePath
       : undefined);
   if (!storagePath) throw new CliError(EXIT.notFound, `${verb}: capture ${capture.name} has no file (yet)`);
-  const blob = await ctx.files().findFile(storagePath, capture.record?.startedAt);
+  const blob = await ctx.files().findFile(storagePath, capture.record, {
+    abortSignal: AbortSignal.timeout(30_000),
+  });
   if (!blob) {
     throw new CliError(
       EXIT.notFound,

@@ -1,6 +1,7 @@
 import type { AppContext } from '../appContext.js';
 import type { CaptureStatus, CaptureGateway, WatcherRef } from '../azure/captureGateway.js';
 import { watcherOf } from '../captures/watcherOf.js';
+import { deadlineSignal } from '../deadline.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { CliError, EXIT } from './exitCodes.js';
 
@@ -32,9 +33,14 @@ export function scopeSubscriptions(
   return [...new Set(ids.map((s) => s.toLowerCase()))];
 }
 
+/** How long one ARM call of {@link resolveCapture} may take, on top of the caller's own deadline if any. */
+export const RESOLVE_CALL_TIME_LIMIT_IN_MS = 30_000;
+
 /**
  * Finds a capture by alert id or capture name: the ledger first (alert id, then capture name), then every
- * watcher of the scope's subscriptions. Read-only.
+ * watcher of the scope's subscriptions. Read-only. Each ARM call has its own deadline
+ * ({@link RESOLVE_CALL_TIME_LIMIT_IN_MS}), cut shorter by `options.abortSignal` when given, so no verb hangs on
+ * a stalled ARM whether or not it passes one.
  * @throws CliError 3 when it is nowhere.
  */
 export async function resolveCapture(
@@ -48,9 +54,10 @@ export async function resolveCapture(
     return { name: record.captureName ?? '', record, watcher: watcherOf(record), ours: true };
   }
   const subs = scopeSubscriptions(app.config.allowedScopes, subscriptions);
+  const call = () => ({ abortSignal: deadlineSignal(RESOLVE_CALL_TIME_LIMIT_IN_MS, options.abortSignal) });
   for (const sub of subs) {
-    for (const watcher of await app.gateway.listWatchers(sub, options)) {
-      const found = (await app.gateway.listCaptures(watcher, options)).find(
+    for (const watcher of await app.gateway.listWatchers(sub, call())) {
+      const found = (await app.gateway.listCaptures(watcher, call())).find(
         (c) => c.name.toLowerCase() === key.toLowerCase(),
       );
       if (found) return { name: found.name, watcher, ours: false, target: found.target };

@@ -107,11 +107,17 @@ export async function waitForCapture(
   // The file reaches storage some time after the stop (Network Watcher uploads it when the session completed).
   const fileDeadline = Math.min(deadline, ctx.now() + app.config.captureFileWaitSeconds * 1000);
   const storagePath =
-    record?.storagePath ?? (watcher ? (await app.gateway.getCapture(watcher, name))?.storagePath : undefined);
+    record?.storagePath ??
+    (watcher
+      ? (await app.gateway.getCapture(watcher, name, { abortSignal: AbortSignal.timeout(30_000) }))
+          ?.storagePath
+      : undefined);
   if (!storagePath) return stopped;
   for (;;) {
     const latest = record ? ((await app.ledger.get(record.alertId)) ?? record) : undefined;
-    const blob = await ctx.files().findFile(latest?.storagePath ?? storagePath, latest?.startedAt);
+    const blob = await ctx.files().findFile(latest?.storagePath ?? storagePath, latest, {
+      abortSignal: AbortSignal.timeout(30_000),
+    });
     if (blob) return { ...stopped, file: stripQuery(blob.url) };
     if (ctx.now() + ctx.pollIntervalInMs > fileDeadline) {
       return deadline <= fileDeadline

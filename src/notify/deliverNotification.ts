@@ -1,3 +1,4 @@
+import { deadlineSignal } from '../deadline.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
@@ -134,7 +135,8 @@ async function post(
   timeoutInMs: number,
   abortSignal: AbortSignal | undefined,
 ): Promise<TargetDeliveryResult> {
-  const timeout = AbortSignal.timeout(timeoutInMs);
+  // Held by its own timer (see deadlineSignal), and read below to tell our timeout from the caller's abort.
+  const timeout = deadlineSignal(timeoutInMs);
   const signal = abortSignal ? AbortSignal.any([timeout, abortSignal]) : timeout;
   let response: Response;
   try {

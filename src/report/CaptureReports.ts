@@ -7,7 +7,12 @@ import {
   RestError,
   SASProtocol,
 } from '@azure/storage-blob';
-import { CAPTURE_CONTAINER, resolveCaptureFile } from '../captures/CaptureFiles.js';
+import {
+  CAPTURE_CONTAINER,
+  resolveCaptureFile,
+  storageDeadline,
+  type CaptureFileCallOptions,
+} from '../captures/CaptureFiles.js';
 import type { Config } from '../config.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { makeReport } from './makeReport.js';
@@ -23,6 +28,12 @@ export interface CaptureReportsOptions {
   /** Clock in ms, for tests. */
   now?: () => number;
 }
+
+/** Options for one call of {@link CaptureReports}: the caller's deadline, combined with each call's own timeout. */
+export type CaptureReportCallOptions = CaptureFileCallOptions;
+
+/** How long one metadata call (exists, the container, a delegation key) or the upload may take. */
+const STORAGE_CALL_TIMEOUT_IN_MS = 30_000;
 
 /** The report's capture metadata from a ledger record. */
 export function reportCaptureOf(record: CaptureRecord, fileName: string): ReportCapture {
@@ -85,14 +96,15 @@ export class CaptureReports {
    * The URL (no query string) of the capture's report, making and writing it first if it is not there yet;
    * undefined when the record names no capture file in the capture account.
    */
-  async ensure(record: CaptureRecord): Promise<string | undefined> {
+  async ensure(record: CaptureRecord, options: CaptureReportCallOptions = {}): Promise<string | undefined> {
     const blobs = record.storagePath ? this.blobs(record.storagePath) : undefined;
     if (!blobs) return undefined;
     const { capture, report } = blobs;
-    if (await report.exists()) return report.url;
+    const call = () => ({ abortSignal: storageDeadline(options, STORAGE_CALL_TIMEOUT_IN_MS) });
+    if (await report.exists(call())) return report.url;
     const timeLimitInMs = this.config.summaryTimeLimitSeconds * 1000;
     const download = await capture.download(0, undefined, {
-      abortSignal: AbortSignal.timeout(timeLimitInMs + 5000),
+      abortSignal: storageDeadline(options, timeLimitInMs + 5000),
     });
     if (!download.readableStreamBody) return undefined;
     const { html } = await makeReport(
@@ -105,8 +117,15 @@ export class CaptureReports {
     );
     if (this.service) {
       // Only Azurite needs the container made here; in Azure it comes with the deployment (infra/).
-      this.containerReady ??= this.service.getContainerClient(REPORT_CONTAINER).createIfNotExists();
-      await this.containerReady;
+      // A failed (or cut) attempt is not remembered: the next call tries again.
+      this.containerReady ??= this.service
+        .getContainerClient(REPORT_CONTAINER)
+        .createIfNotExists({ abortSignal: AbortSignal.timeout(STORAGE_CALL_TIMEOUT_IN_MS) })
+        .catch((e: unknown) => {
+          this.containerReady = undefined;
+          throw e;
+        });
+      await raceAbort(this.containerReady, options.abortSignal);
     }
     try {
       await report.getBlockBlobClient().upload(html, Buffer.byteLength(html), {
@@ -116,7 +135,7 @@ export class CaptureReports {
         },
         // Written once: another instance that got there first wrote the same capture's report.
         conditions: { ifNoneMatch: '*' },
-        abortSignal: AbortSignal.timeout(30_000),
+        abortSignal: storageDeadline(options, STORAGE_CALL_TIMEOUT_IN_MS),
       });
     } catch (e) {
       if (!(e instanceof RestError && (e.statusCode === 409 || e.statusCode === 412))) throw e;
@@ -125,7 +144,7 @@ export class CaptureReports {
   }
 
   /** A read-only link to the report valid for {@link REPORT_LINK_TTL_SECONDS}; for messages only, never logs. */
-  async link(record: CaptureRecord): Promise<string | undefined> {
+  async link(record: CaptureRecord, options: CaptureReportCallOptions = {}): Promise<string | undefined> {
     const report = record.storagePath ? this.blobs(record.storagePath)?.report : undefined;
     if (!report) return undefined;
     const startsOn = new Date(this.now() - 5 * 60_000); // clock skew between us and storage
@@ -133,7 +152,9 @@ export class CaptureReports {
     const permissions = BlobSASPermissions.parse('r');
     if (this.service) return report.generateSasUrl({ permissions, startsOn, expiresOn });
     const service = new BlobServiceClient(new URL(report.url).origin, this.credential);
-    const key = await service.getUserDelegationKey(startsOn, expiresOn);
+    const key = await service.getUserDelegationKey(startsOn, expiresOn, {
+      abortSignal: storageDeadline(options, STORAGE_CALL_TIMEOUT_IN_MS),
+    });
     const sas = generateBlobSASQueryParameters(
       {
         containerName: REPORT_CONTAINER,
@@ -187,4 +208,18 @@ export class CaptureReports {
       report: new BlobClient(`${origin}/${REPORT_CONTAINER}/${encode(reportName)}`, this.credential),
     };
   }
+}
+
+/**
+ * `promise`, or the abort reason as soon as `abortSignal` aborts: the shared container creation is not cut for
+ * every caller when one caller's deadline runs out, only that caller stops waiting.
+ */
+function raceAbort<T>(promise: Promise<T>, abortSignal: AbortSignal | undefined): Promise<T> {
+  if (!abortSignal) return promise;
+  if (abortSignal.aborted) return Promise.reject(abortSignal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortSignal.reason as Error);
+    abortSignal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => abortSignal.removeEventListener('abort', onAbort));
+  });
 }

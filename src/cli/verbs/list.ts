@@ -94,6 +94,10 @@ async function liveStatusOf(app: AppContext, record: CaptureRecord) {
   }).catch(() => undefined);
 }
 
+/** One listing call of `--all` (a page of watchers or captures): the same bound as the other verbs' ARM calls. */
+const LIST_CALL_TIME_LIMIT_IN_MS = 30_000;
+const armCall = () => ({ abortSignal: AbortSignal.timeout(LIST_CALL_TIME_LIMIT_IN_MS) });
+
 async function foreignViews(
   app: AppContext,
   extraSubscriptions: readonly string[],
@@ -108,8 +112,8 @@ async function foreignViews(
   const ours = new Set(records.map((r) => r.captureName?.toLowerCase()));
   const found: Array<{ watcher: WatcherRef; name: string; target?: string }> = [];
   for (const sub of subscriptions) {
-    for (const watcher of await app.gateway.listWatchers(sub)) {
-      for (const c of await app.gateway.listCaptures(watcher)) {
+    for (const watcher of await app.gateway.listWatchers(sub, armCall())) {
+      for (const c of await app.gateway.listCaptures(watcher, armCall())) {
         // Ours (with a record, even outside --since/--state) are listed above or filtered out on purpose.
         if (ours.has(c.name.toLowerCase())) continue;
         if (
@@ -127,7 +131,7 @@ async function foreignViews(
       readLiveStatus(app.gateway, f.watcher, f.name, {
         abortSignal: AbortSignal.timeout(STATUS_TIME_LIMIT_IN_MS),
       }).catch(() => undefined),
-      app.gateway.getCapture(f.watcher, f.name).catch(() => undefined),
+      app.gateway.getCapture(f.watcher, f.name, armCall()).catch(() => undefined),
     ]);
     return viewOfForeign(
       {
