@@ -17,22 +17,10 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CaptureSummary } from '../../src/pcap/types.js';
-import { writeManyConversations, writeSynFlood, type FloodTruth } from '../unit/pcap/floodCapture.js';
+import { random, writeManyConversations, writeSynFlood, type FloodTruth } from '../unit/pcap/floodCapture.js';
 
 const CHUNK_BYTES = 4 << 20;
 const ACTIVE_CONVERSATIONS = 2000;
-
-/** Deterministic pseudo-random numbers (mulberry32), so the cached file is the same on every machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Slot {
   client: number;

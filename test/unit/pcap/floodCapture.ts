@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
+import { createPrng } from '../../emulator/traffic/createPrng.js';
 
 const CHUNK_BYTES = 4 << 20;
 const SYN = 0x02;
@@ -13,16 +14,10 @@ const ACK = 0x10;
 const PSH = 0x08;
 const RST = 0x04;
 
-/** Deterministic pseudo-random numbers (mulberry32). */
+/** Deterministic pseudo-random numbers in [0, 1): the emulator's mulberry32 generator, so files are the same everywhere. */
 export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const prng = createPrng(seed);
+  return () => prng.next();
 }
 
 /** One frame to write. */

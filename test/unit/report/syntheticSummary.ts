@@ -3,18 +3,7 @@
  * talking to `conversations` distinct public peers over TCP and UDP, with a few private and Azure platform peers.
  */
 import type { CaptureSummary, ConversationStat } from '../../../src/pcap/types.js';
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from '../pcap/floodCapture.js';
 
 /** A summary with `conversations` conversations, most bytes first, as `summarize --json` would print it. */
 export function syntheticSummary(conversations: number, t0 = Date.UTC(2026, 0, 1)): CaptureSummary {
