@@ -8,6 +8,17 @@ export interface PollDeps extends CaptureDeps {
   files?: Pick<CaptureFiles, 'summarize' | 'link'>;
   /** The capture reports in storage (made once, linked from every message); absent, messages go without them. */
   reports?: Pick<CaptureReports, 'ensure' | 'link'>;
+  /** The VMs' standing rings (pre-alert evidence); absent, no alert keeps pre-alert files. */
+  rings?: RingDirectory;
+}
+
+/** Where a ring VM's ring files are, for an alert on it to keep the ones before it fired. */
+export interface RingDirectory {
+  /**
+   * The storage paths (as ARM reported them: a folder or a first file's URL) of `vmId`'s ring captures, newest
+   * generation first: every generation whose files may still be in storage. Empty when the VM has no ring.
+   */
+  ringPathsOf(vmId: string, options?: { abortSignal?: AbortSignal }): Promise<string[]>;
 }
 
 /** What one tick did, for logs and tests. */

@@ -20,8 +20,12 @@ export type TargetKind = 'vm' | 'vmssInstance';
 export interface CaptureRecord {
   /** The alert's id exactly as received: the dedupe key (`manual:{uuid}` for a capture started by hand). */
   alertId: string;
-  /** `manual` for a capture started with `alert-capture start`; unset (an alert's) otherwise. */
-  kind?: 'manual';
+  /**
+   * `manual` for a capture started with `alert-capture start`; `ring` for one generation of a VM's standing
+   * ring-buffer capture (alert id `ring:…`: it never holds its target, never notifies); unset (an alert's)
+   * otherwise.
+   */
+  kind?: 'manual' | 'ring';
   ruleName: string;
   /** E.g. `Sev3`. */
   severity: string;
@@ -238,7 +242,7 @@ const count = z.number().int().nonnegative().catch(0);
 
 const storedRecordSchema = z.object({
   alertId: z.string(),
-  kind: z.literal('manual').optional().catch(undefined),
+  kind: z.enum(['manual', 'ring']).optional().catch(undefined),
   ruleName: z.string().catch(''),
   severity: z.string().catch(''),
   firedAt: z.string().catch(''),
