@@ -232,7 +232,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         action: 'Microsoft.Resources/subscriptions/resourceGroups/resources/read',
         scope: `/subscriptions/${s!}/resourceGroups/${g!}`,
       }),
-      handle: (ctx) => listResources(ctx, ctx.params[0]!, ctx.params[1]!),
+      handle: (ctx) => listResources(ctx, ctx.params[0]!, ctx.params[1]),
     },
     {
       // Tags - Get At Scope (https://learn.microsoft.com/rest/api/resources/tags/get-at-scope).
