@@ -87,11 +87,12 @@ describe('discoverRingVms', () => {
     expect(listings()).toEqual([`${SUB}/resources`, `${SUB}/resources`]);
   });
 
-  it('uses a configured tag name and value', async () => {
-    register(vmId(SUB, 'app-rg', 'a'), { Capture: 'ring' });
+  it('uses a configured tag name and value, a quote in them escaped as OData wants', async () => {
+    register(vmId(SUB, 'app-rg', 'a'), { "Ops's capture": "ring o'clock" });
     register(vmId(SUB, 'app-rg', 'b'), RING);
+    register(vmId(SUB, 'app-rg', 'c'), { "ops's capture": 'ring' });
     const found = await discoverRingVms(
-      config({ RING_TAG_NAME: 'capture', RING_TAG_VALUE: 'ring' }),
+      config({ RING_TAG_NAME: "ops's capture", RING_TAG_VALUE: "ring o'clock" }),
       gateway,
     );
     expect(found.vms.map((v) => v.name)).toEqual(['a']);
