@@ -859,14 +859,7 @@ export class NetworkWatcherModel {
         ? vm.id
         : [...this.vms.values()].find((v) => v.scaleSetId !== undefined && same(v.scaleSetId, resourceId))
             ?.scaleSetId;
-    if (id === undefined) {
-      const parts = /\/resourceGroups\/([^/]+)\/providers\/(.+)$/i.exec(resourceId);
-      throw resourceNotFound(
-        parts?.[2]?.replace(/\/[^/]+$/, '') ?? 'resource',
-        resourceId.split('/').pop() ?? '',
-        parts?.[1] ?? '',
-      );
-    }
+    if (id === undefined) throw resourceIdNotFound(resourceId);
     return { id, tags: this.tagsOf(id) };
   }
 
@@ -1590,6 +1583,12 @@ function normalizeLocation(value: unknown, field: string): string {
   }
   // ARM accepts "West Europe" and answers "westeurope".
   return value.replace(/\s+/g, '').toLowerCase();
+}
+
+/** ARM's 404 for a resource id the emulator does not know: `{type}/{name}` under its resource group. */
+function resourceIdNotFound(resourceId: string): ArmError {
+  const m = /\/resourceGroups\/([^/]+)\/providers\/([^/]+\/[^/]+)\/([^/]+)/i.exec(resourceId);
+  return resourceNotFound(m?.[2] ?? 'resource', m?.[3] ?? resourceId, m?.[1] ?? '');
 }
 
 function same(a: string, b: string): boolean {
