@@ -3,6 +3,8 @@ import { errorMessage } from '../errors.js';
 import type { CaptureLedger } from '../ledger/CaptureLedger.js';
 import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
 import { driveRecord } from './driveRecord.js';
+import { forEachLimited } from './forEachLimited.js';
+import { maintainRings } from '../rings/maintainRings.js';
 import { emptyPollReport, type PollDeps, type PollReport } from './pollTypes.js';
 
 export type { PollDeps, PollReport } from './pollTypes.js';
@@ -13,8 +15,9 @@ const RETENTION_SWEEP_INTERVAL_IN_MS = 3_600_000;
 const lastSweep = new WeakMap<CaptureLedger, number>();
 
 /**
- * One poller tick: one query of the ledger's active index, then every active record with bounded concurrency,
- * each under its own deadline (`POLL_RECORD_TIME_LIMIT_SECONDS`) and all under the tick's budget
+ * One poller tick: the rings kept (`maintainRings`, when a ring source is given), one query of the ledger's active
+ * index, then every active record with bounded concurrency, each under its own deadline
+ * (`POLL_RECORD_TIME_LIMIT_SECONDS`) and all under the tick's budget
  * (`POLL_TICK_TIME_LIMIT_SECONDS`, below the host's `functionTimeout`): records not begun when it runs out wait
  * for the next tick. With nothing active it makes no ARM call. A record's error never stops the tick; a ledger
  * outage ends it with one log line. Every write is ETag-conditional, so overlapping ticks never start or notify
@@ -30,6 +33,13 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
     if (now - (lastSweep.get(ledger) ?? Number.NEGATIVE_INFINITY) >= RETENTION_SWEEP_INTERVAL_IN_MS) {
       lastSweep.set(ledger, now);
       report.expired = await ledger.removeExpired({ retentionDays: config.ledgerRetentionDays });
+    }
+    // Before the due records are read, so that a generation armed now is started in this tick.
+    if (deps.ringWanted) {
+      report.rings = await maintainRings(
+        { ...deps, ringWanted: deps.ringWanted },
+        { abortSignal: tickSignal },
+      );
     }
     const due = await ledger.listDue(new Date(now));
     records = due.records;
@@ -60,19 +70,4 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
   if (ledgerDown) logger.error(`poller: tick ended early, ${errorMessage(ledgerDown)}`);
   if (report.deferred > 0) logger.warn(`poller: ${report.deferred} records left for the next tick`);
   return report;
-}
-
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(workers);
 }
