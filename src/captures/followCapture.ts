@@ -227,7 +227,9 @@ async function recordEnd(
     storagePath = resource?.storagePath;
   }
   // A storage path anyone with packet-capture write can set: never read (nor trusted) outside our account.
-  const outside = storagePath === undefined ? undefined : outsideCaptureAccount(deps.config, storagePath);
+  // A ring's path may be its folder (ending in `/`, as keepRing reads it): the folder must be in our account too.
+  const checkedPath = record.kind === 'ring' ? storagePath?.replace(/\/+$/, '') : storagePath;
+  const outside = checkedPath === undefined ? undefined : outsideCaptureAccount(deps.config, checkedPath);
   return deps.ledger.move(record, failed || outside ? 'markFailed' : 'markFinished', {
     captureStatus: status.packetCaptureStatus,
     stopReason: status.stopReason,
