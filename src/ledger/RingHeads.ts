@@ -35,6 +35,11 @@ export interface RingHead {
   generation: number;
   /** Ledger alert ids ({@link ringAlertId}) of the recent generations' records, newest first, at most {@link RING_HEAD_GENERATIONS}. */
   alertIds: string[];
+  /**
+   * Alert ids of older generations still to stop once the newest runs (set when a generation is armed beside a
+   * running one, emptied once they ended): a tick reads older generations only while this is not empty.
+   */
+  replacing: string[];
   /** ISO; set by the store. */
   createdAt: string;
   /** ISO; set by the store on every write. */
@@ -44,10 +49,11 @@ export interface RingHead {
 }
 
 /** What {@link RingHeads.create} takes. */
-export type NewRingHead = Pick<RingHead, 'vmId' | 'vmName' | 'subscriptionId' | 'generation' | 'alertIds'>;
+export type NewRingHead = Pick<RingHead, 'vmId' | 'vmName' | 'subscriptionId' | 'generation' | 'alertIds'> &
+  Partial<Pick<RingHead, 'replacing'>>;
 
 /** What {@link RingHeads.update} may change. */
-export type RingHeadChanges = Partial<Pick<RingHead, 'vmName' | 'generation' | 'alertIds'>>;
+export type RingHeadChanges = Partial<Pick<RingHead, 'vmName' | 'generation' | 'alertIds' | 'replacing'>>;
 
 /**
  * The ledger alert id of a VM's ring generation: `ring:{lower-cased vm id}:{generation}`. Inserting a record is
@@ -86,6 +92,7 @@ const storedHeadSchema = z.object({
   subscriptionId: z.string().catch(''),
   generation: z.coerce.number().int().nonnegative(),
   alertIds: z.string().catch('[]'),
+  replacing: z.string().catch('[]'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -121,6 +128,7 @@ export class RingHeads {
   async create(init: NewRingHead): Promise<RingHead | undefined> {
     const now = this.now().toISOString();
     const head: Omit<RingHead, 'etag'> = {
+      replacing: [],
       ...init,
       vmId: init.vmId.toLowerCase(),
       createdAt: now,
@@ -183,6 +191,7 @@ function toHeadEntity(head: Omit<RingHead, 'etag'>): TableEntity {
     // A string: generations are epoch milliseconds (see maintainRings), beyond Int32.
     generation: String(head.generation),
     alertIds: JSON.stringify(head.alertIds.slice(0, RING_HEAD_GENERATIONS)),
+    replacing: JSON.stringify(head.replacing.slice(0, RING_HEAD_GENERATIONS)),
     createdAt: head.createdAt,
     updatedAt: head.updatedAt,
   };
@@ -192,7 +201,12 @@ function toHeadEntity(head: Omit<RingHead, 'etag'>): TableEntity {
 function fromHeadEntity(entity: Record<string, unknown>, etag: string): RingHead | undefined {
   const parsed = storedHeadSchema.safeParse(entity);
   if (!parsed.success) return undefined;
-  return { ...parsed.data, alertIds: parseAlertIds(parsed.data.alertIds), etag };
+  return {
+    ...parsed.data,
+    alertIds: parseAlertIds(parsed.data.alertIds),
+    replacing: parseAlertIds(parsed.data.replacing),
+    etag,
+  };
 }
 
 function parseAlertIds(json: string): string[] {

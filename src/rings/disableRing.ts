@@ -45,7 +45,8 @@ export async function disableRing(
   for (let attempt = 0; attempt < MAX_HEAD_ATTEMPTS; attempt++) {
     const head = await deps.ledger.rings.get(vmId);
     if (!head) return result;
-    for (const alertId of head.alertIds) {
+    // Every generation it remembers, and any still being replaced that fell off that list.
+    for (const alertId of new Set([...head.alertIds, ...head.replacing])) {
       const record = await deps.ledger.get(alertId);
       if (!record || record.kind !== 'ring') continue;
       const ended = await endGeneration(record, deps, abortSignal);

@@ -51,8 +51,8 @@ const noHeadsSeenAt = new WeakMap<CaptureLedger, number>();
  * region budget like any capture: a generation refused a slot stays `pending` while its predecessor runs on.
  *
  * Table cost per tick: one query of the heads (none while no VM is wanted and none was found lately, see
- * {@link NO_HEADS_RECHECK_IN_MS}), then per ring one read of its newest record, and, while that one runs, one per
- * older generation it remembers (at most 2).
+ * {@link NO_HEADS_RECHECK_IN_MS}), then per ring one read of its newest record, and, for the tick or two after a
+ * re-arm, one per generation being replaced plus one head write.
  */
 export async function maintainRings(
   deps: PollDeps & { ringWanted: RingWanted },
@@ -152,7 +152,8 @@ interface RingStep {
 }
 
 /** One wanted VM's step: arm a first or next generation, or stop the ones a running successor replaced. */
-async function keepRing(vm: WantedRingVm, head: RingHead | undefined, step: RingStep): Promise<void> {
+async function keepRing(vm: WantedRingVm, found: RingHead | undefined, step: RingStep): Promise<void> {
+  let head = found;
   const { deps, report, now } = step;
   const { ledger, config } = deps;
   const newestId = head?.alertIds[0];
@@ -168,16 +169,29 @@ async function keepRing(vm: WantedRingVm, head: RingHead | undefined, step: Ring
   }
   // A successor still starting (or refused a budget slot) leaves its predecessor running: no gap.
   if (newest.state !== 'running' || newest.captureStatus !== 'Running') return;
-  for (const olderId of head?.alertIds.slice(1) ?? []) {
-    const older = await ledger.get(olderId);
-    if (older && holdsTarget(older) && (await retire(older, newest, step))) report.retired++;
-  }
+  if (head && head.replacing.length > 0) head = await stopReplaced(head, newest, step);
   const startedAt = Date.parse(newest.startedAt ?? newest.updatedAt);
   const runFor = ringSessionSeconds(config.ring) - config.ring.rearmLeadSeconds;
   // Capture time in wall-clock ms, as followCapture counts it (the sandbox's clock runs LOCAL_TIME_SCALE faster).
   if (now - startedAt >= (runFor * 1000) / config.localTimeScale) {
     if (await armNext(vm, head, newest, step)) report.armed++;
   }
+}
+
+/**
+ * Stops the generations the running newest one replaces, and forgets the ones that ended (one head write per
+ * re-arm): until then each costs a read per tick. Returns the head as it is now.
+ */
+async function stopReplaced(head: RingHead, newest: CaptureRecord, step: RingStep): Promise<RingHead> {
+  const live: string[] = [];
+  for (const olderId of head.replacing) {
+    const older = await step.deps.ledger.get(olderId);
+    if (!older || !holdsTarget(older)) continue;
+    live.push(olderId);
+    if (await retire(older, newest, step)) step.report.retired++;
+  }
+  if (live.length === head.replacing.length) return head;
+  return (await step.deps.ledger.rings.update(head, { replacing: live })) ?? head;
 }
 
 /**
@@ -198,11 +212,14 @@ async function armNext(
   const filesLess =
     newest && !holdsTarget(newest) && newest.captureId === undefined ? newest.alertId : undefined;
   const previous = (head?.alertIds ?? []).filter((id) => id !== filesLess);
+  // A generation still running is stopped once this one runs (an ended one needs nothing).
+  const replacing = [...(newest && holdsTarget(newest) ? [newest.alertId] : []), ...(head?.replacing ?? [])];
   const claimed = head
     ? await deps.ledger.rings.update(head, {
         generation,
         vmName: vm.vmName,
         alertIds: withNewestAlertId(previous, alertId),
+        replacing,
       })
     : await deps.ledger.rings.create({
         vmId: vm.vmId,
