@@ -67,6 +67,20 @@ describe('RingHeads', () => {
     expect((await ledger.rings.get(vm.vmId))?.alertIds).toEqual(['x2', ringAlertId(vm.vmId, 1)]);
   });
 
+  it('keeps the generations being replaced, empty for a new head', async () => {
+    const vm = newVm();
+    const head = await ledger.rings.create({ ...vm, generation: 1, alertIds: ['g1'] });
+    expect(head?.replacing).toEqual([]);
+    const next = await ledger.rings.update(head!, {
+      generation: 2,
+      alertIds: ['g2', 'g1'],
+      replacing: ['g1'],
+    });
+    expect((await ledger.rings.get(vm.vmId))?.replacing).toEqual(['g1']);
+    await ledger.rings.update(next!, { replacing: [] });
+    expect((await ledger.rings.get(vm.vmId))?.replacing).toEqual([]);
+  });
+
   it('remembers only the newest generations, newest first', () => {
     let ids: string[] = [];
     for (let g = 1; g <= 5; g++) ids = withNewestAlertId(ids, `g${g}`);

@@ -133,6 +133,8 @@ describe('rings kept by the poller', () => {
     expect(records[0]!.state).toBe('running');
     expect(records.slice(1).map((r) => r.state)).toEqual(['finished', 'finished']);
     expect(records.slice(1).every((r) => r.releasedAt !== undefined)).toBe(true);
+    // Nothing left to stop: a steady tick reads only the newest generation.
+    expect((await h.ctx.ledger.rings.get(vm))?.replacing).toEqual([]);
   });
 
   it('a ring deleted by someone is replaced on the next tick, and one stopped by someone too', async () => {
