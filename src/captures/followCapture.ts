@@ -129,7 +129,9 @@ export async function followCapture(
   if (answer.kind === 'accepted') {
     await ledger.move(record, 'note', {
       statusOperationUrl: answer.operationUrl,
-      nextAttemptAt: iso(now + Math.max(1, answer.retryAfterSeconds) * 1000),
+      // A ring stays due every tick (its Retry-After, 10 s on ARM, is shorter than a poll interval): moving its
+      // due time would cost two more index writes per tick.
+      nextAttemptAt: ring ? undefined : iso(now + Math.max(1, answer.retryAfterSeconds) * 1000),
     });
     return undefined;
   }

@@ -6,7 +6,7 @@ import { silentLogger } from '../../../src/logger.js';
 import { disableRing } from '../../../src/rings/disableRing.js';
 import type { CaptureRecord } from '../../../src/ledger/captureRecord.js';
 import { emulatorCredential } from '../../emulator/index.js';
-import type { EmulatorCapture, RingFile } from '../../emulator/index.js';
+import type { EmulatorCapture, EmulatorOptions, RingFile } from '../../emulator/index.js';
 import { networkClient } from '../emulator/emulatorFixture.js';
 import { SUB, SUB_ID, firedMetricAlert, vmId, type AppHarness } from '../../support/appHarness.js';
 import { REGION, recordOf, startPollerHarness, webhookMessages } from '../poller/pollerSupport.js';
@@ -24,8 +24,13 @@ const WATCHER = { rg: 'NetworkWatcherRG', name: `NetworkWatcher_${REGION}` };
 const WATCHER_ID = `${SUB}/resourceGroups/${WATCHER.rg}/providers/Microsoft.Network/networkWatchers/${WATCHER.name}`;
 
 /** A harness whose poller keeps a ring on `vms` (registered in the emulator, agent installed). */
-async function ringHarness(vms: string[], settings: Record<string, string> = {}): Promise<AppHarness> {
+async function ringHarness(
+  vms: string[],
+  settings: Record<string, string> = {},
+  emulator: EmulatorOptions = {},
+): Promise<AppHarness> {
   const h = await startPollerHarness({
+    emulator,
     settings: {
       RING_VM_IDS: vms.join(','),
       RING_SESSION_SECONDS: String(SESSION_SECONDS),
@@ -135,6 +140,28 @@ describe('rings kept by the poller', () => {
     expect(records.slice(1).every((r) => r.releasedAt !== undefined)).toBe(true);
     // Nothing left to stop: a steady tick reads only the newest generation.
     expect((await h.ctx.ledger.rings.get(vm))?.replacing).toEqual([]);
+  });
+
+  it("re-arms the same way with ARM's timing: every operation 202 with Retry-After 10 s, queryStatus included", async () => {
+    const vm = newVm('slow');
+    const h = await ringHarness([vm], {}, { retryAfterSeconds: 10, uploadDelaySeconds: 10 });
+    await h.tick();
+    const seen = new Set<string>();
+    let most = 0;
+    for (let t = 0; t < 1_080; t += POLL_INTERVAL_SECONDS) {
+      await nextTick(h);
+      for (const c of runningRingsOf(h, vm)) seen.add(c.name);
+      most = Math.max(most, runningRingsOf(h, vm).length);
+      // Never a tick without a running ring once the first one ran.
+      if (t >= POLL_INTERVAL_SECONDS) expect(runningRingsOf(h, vm).length).toBeGreaterThan(0);
+    }
+    expect(seen.size).toBe(3);
+    expect(most).toBe(2);
+    expect(ringsOf(h, vm).length).toBeLessThanOrEqual(2);
+    const [newest, ...older] = await ringRecordsOf(h, vm);
+    expect(newest?.state).toBe('running');
+    expect(older.map((r) => r.state)).toEqual(['finished', 'finished']);
+    expect(webhookMessages(h)).toEqual([]);
   });
 
   it('a ring deleted by someone is replaced on the next tick, and one stopped by someone too', async () => {
