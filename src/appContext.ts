@@ -7,6 +7,7 @@ import { configWarnings, loadConfig } from './config.js';
 import { CaptureLedger } from './ledger/CaptureLedger.js';
 import { redactingLogger, type Logger } from './logger.js';
 import { registerSecret } from './redact.js';
+import { ringVmsFromConfig } from './rings/ringVmsFromConfig.js';
 import { EntraTokenVerifier } from './webhook/verifyEntraToken.js';
 
 /** Everything a function instance builds once: parsed settings, credential, ARM gateway (with its caches), ledger. */
@@ -56,6 +57,7 @@ export function createAppContext(
     // Storage checks a link's expiry against real time: the files and reports keep the wall clock, never a test's offset.
     files: new CaptureFiles(config, credential),
     reports: new CaptureReports(config, credential),
+    ringWanted: ringVmsFromConfig(config),
     verifier: config.secureWebhook
       ? new EntraTokenVerifier(config.secureWebhook, { now: options.now })
       : undefined,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isWithinAnyScope } from './azure/armId.js';
+import { ringSessionSeconds } from './captures/ringCaptureParameters.js';
 import { ConfigError } from './errors.js';
 
 /**
@@ -92,27 +93,27 @@ export const captureFilterSchema = z.strictObject({
 /** One Network Watcher packet capture filter. */
 export type CaptureFilter = z.infer<typeof captureFilterSchema>;
 
-const jsonFilters = z
-  .string()
-  .default('[]')
-  .transform((v, ctx) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(v);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'expected a JSON array of Network Watcher filter objects' });
-      return z.NEVER;
-    }
-    const result = z.array(captureFilterSchema).max(10).safeParse(parsed);
-    if (!result.success) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a JSON array of at most 10 filter objects with protocol/localIPAddress/remoteIPAddress/localPort/remotePort: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      });
-      return z.NEVER;
-    }
-    return result.data;
-  });
+/** Parses a JSON array of filter objects (`CAPTURE_FILTERS`, `RING_FILTERS`). */
+function parseFilters(v: string, ctx: z.RefinementCtx): CaptureFilter[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a JSON array of Network Watcher filter objects' });
+    return z.NEVER;
+  }
+  const result = z.array(captureFilterSchema).max(10).safeParse(parsed);
+  if (!result.success) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a JSON array of at most 10 filter objects with protocol/localIPAddress/remoteIPAddress/localPort/remotePort: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    });
+    return z.NEVER;
+  }
+  return result.data;
+}
+
+const jsonFilters = z.string().default('[]').transform(parseFilters);
 
 const scopes = z
   .string({ error: 'required: a comma-separated list of subscription or resource-group ids, or "*"' })
@@ -203,6 +204,8 @@ export const settingsSchema = z
     RING_MAX_FILE_COUNT: int(20, 2, 10_000),
     RING_MAX_FILE_SIZE_BYTES: int(104_857_600, 65_536, 4_294_967_295),
     RING_SESSION_SECONDS: int(86_400, 600, 604_800),
+    RING_REARM_LEAD_SECONDS: int(300, 30, 604_799),
+    RING_FILTERS: z.string().transform(parseFilters).optional(),
     RING_WINDOW_MARGIN_SECONDS: int(60, 0, 3_600),
     RING_DEFAULT_LOOKBACK_SECONDS: int(600, 60, 86_400),
     STOP_ON_RESOLVE: boolean(false),
@@ -297,6 +300,15 @@ export const settingsSchema = z
         code: 'custom',
         path: ['RING_FILE_SIZE_BYTES'],
         message: `expected at most RING_MAX_FILE_SIZE_BYTES (${s.RING_MAX_FILE_SIZE_BYTES}), found ${s.RING_FILE_SIZE_BYTES}`,
+      });
+    }
+    // A lead as long as the session would re-arm a ring at once, every tick.
+    const ringSeconds = ringSessionSeconds({ sessionTimeLimitInSeconds: s.RING_SESSION_SECONDS });
+    if (s.RING_REARM_LEAD_SECONDS >= ringSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RING_REARM_LEAD_SECONDS'],
+        message: `expected less than the ring's session, min(RING_SESSION_SECONDS, 18000) = ${ringSeconds}, found ${s.RING_REARM_LEAD_SECONDS}`,
       });
     }
     // A listed ring VM the app may not capture is a mistake to report, not to skip: the operator asked for it.
@@ -425,6 +437,10 @@ export interface RingConfig {
   bytesToCapturePerPacket: number;
   /** The ring's session limit (`sessionTimeLimitInSeconds`); re-armed before it. */
   sessionTimeLimitInSeconds: number;
+  /** The next generation is armed this long before the current one's session ends (`ringSessionSeconds`). */
+  rearmLeadSeconds: number;
+  /** Network Watcher filters of ring captures (`RING_FILTERS`; unset: `CAPTURE_FILTERS`, so before and after compare). */
+  filters: CaptureFilter[];
   /** Kept files start this much before the alert's window. */
   windowMarginSeconds: number;
   /** The window when the alert gives no `windowStartTime`: this long before `firedDateTime`. */
@@ -452,6 +468,8 @@ function toConfig(s: Settings): Config {
       fileSizeInBytes: s.RING_FILE_SIZE_BYTES,
       bytesToCapturePerPacket: s.RING_BYTES_PER_PACKET,
       sessionTimeLimitInSeconds: s.RING_SESSION_SECONDS,
+      rearmLeadSeconds: s.RING_REARM_LEAD_SECONDS,
+      filters: s.RING_FILTERS ?? s.CAPTURE_FILTERS,
       windowMarginSeconds: s.RING_WINDOW_MARGIN_SECONDS,
       defaultLookbackSeconds: s.RING_DEFAULT_LOOKBACK_SECONDS,
     },

@@ -4,6 +4,7 @@ import type { CaptureChanges, CaptureRecord } from '../ledger/captureRecord.js';
 import { describeCaptureError } from '../notify/describeCapture.js';
 import type { RecordWork } from './pollTypes.js';
 import { outsideCaptureAccount } from './CaptureFiles.js';
+import { ringSessionSeconds } from './ringCaptureParameters.js';
 import { recordSettings } from './startCapture.js';
 import { watcherOf } from './watcherOf.js';
 
@@ -17,8 +18,9 @@ const CREATE_RECHECK_SECONDS = 10;
  * Follows a running capture, costing as few ARM requests as its life allows: the first tick after the PUT reads
  * the PUT's async operation (a failed create is failed with Azure's reason); then nothing until the capture's
  * expected end (start + time limit, or the stuck timeout if shorter); then one queryStatus, whose 202 answer is
- * read on a later tick rather than waited for; a capture still running is asked again with backoff. Returns the
- * record once its capture ended (`finished` or `failed`), else `undefined`.
+ * read on a later tick rather than waited for; a capture still running is asked again with backoff. A ring (kind
+ * `ring`) is asked every tick instead, and is expected to end at its session limit. Returns the record once its
+ * capture ended (`finished` or `failed`), else `undefined`.
  */
 export async function followCapture(
   record: CaptureRecord,
@@ -33,7 +35,10 @@ export async function followCapture(
     return ledger.move(record, 'markFailed', { reason: 'the record lost its watcher or capture name' });
   }
   const since = Date.parse(record.startedAt ?? record.updatedAt);
-  const timeLimitSeconds = recordSettings(record, config).timeLimitInSeconds;
+  const ring = record.kind === 'ring';
+  const timeLimitSeconds = ring
+    ? ringSessionSeconds(config.ring)
+    : recordSettings(record, config).timeLimitInSeconds;
   const overdueAfterSeconds = timeLimitSeconds + config.stuckTimeoutSeconds;
   // Capture time in wall-clock ms (the local sandbox's emulated clock runs LOCAL_TIME_SCALE times faster).
   const ms = (seconds: number) => (seconds * 1000) / config.localTimeScale;
@@ -80,7 +85,8 @@ export async function followCapture(
     }
   }
 
-  const firstCheckAt = since + ms(Math.min(timeLimitSeconds, config.stuckTimeoutSeconds));
+  // A ring is asked every tick: one that ended early (stopped or deleted by someone, Error) is replaced at once.
+  const firstCheckAt = ring ? since : since + ms(Math.min(timeLimitSeconds, config.stuckTimeoutSeconds));
   const checkAsked = record.statusCheckAt !== undefined && now >= Date.parse(record.statusCheckAt);
   if (!record.statusOperationUrl && !checkAsked && now < firstCheckAt) {
     const next = createInProgress
@@ -123,7 +129,9 @@ export async function followCapture(
   if (answer.kind === 'accepted') {
     await ledger.move(record, 'note', {
       statusOperationUrl: answer.operationUrl,
-      nextAttemptAt: iso(now + Math.max(1, answer.retryAfterSeconds) * 1000),
+      // A ring stays due every tick (its Retry-After, 10 s on ARM, is shorter than a poll interval): moving its
+      // due time would cost two more index writes per tick.
+      nextAttemptAt: ring ? undefined : iso(now + Math.max(1, answer.retryAfterSeconds) * 1000),
     });
     return undefined;
   }
@@ -144,6 +152,7 @@ export async function followCapture(
       { captureStatus },
     );
   }
+  if (ring) return noteRingRunning(record, captureStatus, work);
   const expectedEnd = since + ms(timeLimitSeconds);
   const waitInMs =
     now < expectedEnd
@@ -161,6 +170,33 @@ export async function followCapture(
     lastError: undefined,
     nextAttemptAt: iso(now + waitInMs),
   });
+  return undefined;
+}
+
+/**
+ * A running ring stays due every tick; its record is written only when something changed (its status first seen,
+ * a status operation or error to clear), so a healthy ring costs no Table write per tick.
+ */
+async function noteRingRunning(
+  record: CaptureRecord,
+  captureStatus: string,
+  work: RecordWork,
+): Promise<undefined> {
+  const unchanged =
+    record.captureStatus === captureStatus &&
+    record.statusOperationUrl === undefined &&
+    record.statusCheckAt === undefined &&
+    record.lastError === undefined &&
+    record.nextAttemptAt === undefined;
+  if (!unchanged) {
+    await work.deps.ledger.move(record, 'note', {
+      captureStatus,
+      statusOperationUrl: undefined,
+      statusCheckAt: undefined,
+      lastError: undefined,
+      nextAttemptAt: undefined,
+    });
+  }
   return undefined;
 }
 
@@ -193,7 +229,9 @@ async function recordEnd(
     storagePath = resource?.storagePath;
   }
   // A storage path anyone with packet-capture write can set: never read (nor trusted) outside our account.
-  const outside = storagePath === undefined ? undefined : outsideCaptureAccount(deps.config, storagePath);
+  // A ring's path may be its folder (ending in `/`, as keepRing reads it): the folder must be in our account too.
+  const checkedPath = record.kind === 'ring' ? storagePath?.replace(/\/+$/, '') : storagePath;
+  const outside = checkedPath === undefined ? undefined : outsideCaptureAccount(deps.config, checkedPath);
   return deps.ledger.move(record, failed || outside ? 'markFailed' : 'markFinished', {
     captureStatus: status.packetCaptureStatus,
     stopReason: status.stopReason,

@@ -1,8 +1,11 @@
 import { deadlineSignal } from '../deadline.js';
 import { errorMessage } from '../errors.js';
 import type { CaptureLedger } from '../ledger/CaptureLedger.js';
+import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
 import { driveRecord } from './driveRecord.js';
+import { forEachLimited } from './forEachLimited.js';
+import { maintainRings } from '../rings/maintainRings.js';
 import { emptyPollReport, type PollDeps, type PollReport } from './pollTypes.js';
 
 export type { PollDeps, PollReport } from './pollTypes.js';
@@ -14,7 +17,8 @@ const lastSweep = new WeakMap<CaptureLedger, number>();
 
 /**
  * One poller tick: one query of the ledger's active index, then every active record with bounded concurrency,
- * each under its own deadline (`POLL_RECORD_TIME_LIMIT_SECONDS`) and all under the tick's budget
+ * then, when a ring source is given, the rings kept (`maintainRings`) and the generations it armed started. Each
+ * record is driven under its own deadline (`POLL_RECORD_TIME_LIMIT_SECONDS`) and all under the tick's budget
  * (`POLL_TICK_TIME_LIMIT_SECONDS`, below the host's `functionTimeout`): records not begun when it runs out wait
  * for the next tick. With nothing active it makes no ARM call. A record's error never stops the tick; a ledger
  * outage ends it with one log line. Every write is ETag-conditional, so overlapping ticks never start or notify
@@ -42,7 +46,7 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
     return report;
   }
   let ledgerDown: LedgerUnavailableError | undefined;
-  await forEachLimited(records, config.pollConcurrency, async (record) => {
+  const drive = async (record: CaptureRecord) => {
     if (tickSignal.aborted || ledgerDown) {
       report.deferred++;
       return;
@@ -56,23 +60,25 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
       if (e instanceof LedgerUnavailableError) ledgerDown ??= e;
       else logger.error(`poller: alert ${record.alertId} (${record.state}): ${errorMessage(e)}`);
     }
-  });
+  };
+  await forEachLimited(records, config.pollConcurrency, drive);
+  // After the drive step, which recorded the end of any ring that ended (stopped or deleted by someone, Error):
+  // it is replaced in this tick, and the generations armed now are started in this tick too.
+  if (deps.ringWanted && !ledgerDown && !tickSignal.aborted) {
+    try {
+      const rings = await maintainRings(
+        { ...deps, ringWanted: deps.ringWanted },
+        { abortSignal: tickSignal },
+      );
+      report.rings = rings.report;
+      await forEachLimited(rings.armed, config.pollConcurrency, drive);
+    } catch (e) {
+      if (!(e instanceof LedgerUnavailableError)) throw e;
+      report.errors++;
+      ledgerDown ??= e;
+    }
+  }
   if (ledgerDown) logger.error(`poller: tick ended early, ${errorMessage(ledgerDown)}`);
   if (report.deferred > 0) logger.warn(`poller: ${report.deferred} records left for the next tick`);
   return report;
-}
-
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(workers);
 }

@@ -10,6 +10,29 @@ export interface PollDeps extends CaptureDeps {
   reports?: Pick<CaptureReports, 'ensure' | 'link'>;
   /** The VMs' standing rings (pre-alert evidence); absent, no alert keeps pre-alert files. */
   rings?: RingDirectory;
+  /** Which VMs keep a ring (tags, `RING_VM_IDS`); absent, the poller keeps no ring (`maintainRings`). */
+  ringWanted?: RingWanted;
+}
+
+/** The VMs that should keep a ring now, asked once per tick. */
+export type RingWanted = (options?: { abortSignal?: AbortSignal }) => Promise<WantedRings>;
+
+/** The answer of {@link RingWanted}. */
+export interface WantedRings {
+  vms: WantedRingVm[];
+  /**
+   * True when `vms` is the whole list. A partial answer (a subscription could not be listed) never makes the
+   * poller stop a ring: only a VM missing from a complete list has its ring removed.
+   */
+  complete: boolean;
+}
+
+/** One VM that should keep a ring. */
+export interface WantedRingVm {
+  /** The VM's ARM id (compared case-insensitively). */
+  vmId: string;
+  vmName: string;
+  subscriptionId: string;
 }
 
 /** Where a ring VM's ring files are, for an alert on it to keep the ones before it fired. */
@@ -36,6 +59,20 @@ export interface PollReport {
   deferred: number;
   /** Records removed past `LEDGER_RETENTION_DAYS`. */
   expired: number;
+  /** What `maintainRings` did, when a ring source is given. */
+  rings?: RingTickReport;
+}
+
+/** What one tick did to the rings. */
+export interface RingTickReport {
+  /** VMs that should keep a ring. */
+  wanted: number;
+  /** Generations armed (a first ring, a re-arm, a replacement). */
+  armed: number;
+  /** Previous generations stopped once their successor ran. */
+  retired: number;
+  /** Rings removed from VMs no longer wanted. */
+  disabled: number;
 }
 
 /** A report of nothing done yet, for a tick to count into. */

@@ -1,3 +1,4 @@
+import type { PacketCapture } from '@azure/arm-network';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { CaptureLedger } from '../ledger/CaptureLedger.js';
@@ -10,6 +11,7 @@ import { isOurCapture } from './captureName.js';
 import { packetCaptureParameters, type EffectiveCaptureSettings } from './captureParameters.js';
 import { targetKeyOf, targetOfRecord, targetResourceId, type CaptureTarget } from './captureTarget.js';
 import { countForeignRunning } from './countForeignRunning.js';
+import { ringCaptureParameters } from './ringCaptureParameters.js';
 
 /** What the orchestration needs, built once per function instance. */
 export interface CaptureDeps {
@@ -71,8 +73,8 @@ export function retryDelaySeconds(attempts: number): number {
 
 /**
  * Tries to start the capture of a `pending` (or stale `starting`) record, the same way from the webhook's fast
- * path and from the poller: the target lease, then region, watcher list and agent (one parallel round trip,
- * cached), the watcher's captures (one of this record's own name is adopted, never deleted: it can only come
+ * path and from the poller: the target lease (not for a ring), then region, watcher list and agent (one parallel
+ * round trip, cached), the watcher's captures (one of this record's own name is adopted, never deleted: it can only come
  * from this record's own PUT), the region's budget (our active captures and other people's running ones), then
  * the PUT. Every step that fails transiently, or meets a 409, leaves the record `pending` with the error and a
  * next attempt time; a permanent failure moves it to `failed` with the reason in plain words. Never throws for
@@ -111,8 +113,12 @@ export async function startCapture(
     return { outcome: 'pending', record: updated ?? record, reason, ...extras };
   };
 
-  // One alert at a time captures a target: the lease is taken before any ARM call, by the webhook and the poller alike.
-  const lease = await ledger.acquireTargetLease(targetKeyOf(target), record.alertId);
+  // One alert at a time captures a target: the lease is taken before any ARM call, by the webhook and the poller
+  // alike. A ring never takes it: an alert on a ring VM still gets its own post-alert capture.
+  const lease =
+    record.kind === 'ring'
+      ? { acquired: true as const }
+      : await ledger.acquireTargetLease(targetKeyOf(target), record.alertId);
   if (!lease.acquired) {
     const reason = `a capture of ${record.vmName} is already under way for alert ${lease.holder.alertId}`;
     const updated =
@@ -246,15 +252,9 @@ async function putCapture(
   const { config, ledger, gateway } = deps;
   const now = deps.now ?? Date.now;
   const captureName = record.captureName as string;
-  const settings = recordSettings(record, config);
   let created;
   try {
-    created = await gateway.createCapture(
-      watcher,
-      captureName,
-      packetCaptureParameters(recordTarget(record), settings, config.captureStorageAccountId),
-      call,
-    );
+    created = await gateway.createCapture(watcher, captureName, captureParametersOf(record, config), call);
   } catch (e) {
     const reason = describeArmError(e);
     // 409 PacketCaptureAlreadyExists: our own PUT landed before (its answer was lost): adopt it.
@@ -292,4 +292,24 @@ async function putCapture(
   });
   deps.logger.info(`capture ${captureName} started for alert ${record.alertId}`);
   return { outcome: 'started', record: updated ?? record };
+}
+
+/**
+ * The PUT body of a record's capture: a ring's continuous capture with the ring settings (a ring has no per-alert
+ * overrides), or the settings the webhook decided on.
+ */
+function captureParametersOf(record: CaptureRecord, config: Config): PacketCapture {
+  if (record.kind === 'ring') {
+    return ringCaptureParameters(
+      record.target,
+      config.ring,
+      config.ring.filters,
+      config.captureStorageAccountId,
+    );
+  }
+  return packetCaptureParameters(
+    recordTarget(record),
+    recordSettings(record, config),
+    config.captureStorageAccountId,
+  );
 }

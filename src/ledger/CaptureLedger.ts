@@ -15,6 +15,7 @@ import {
 import { isActiveRecord, planMove, type MoveName } from './lifecycle.js';
 import { LedgerUnavailableError } from './LedgerUnavailableError.js';
 import { RegionBudgetStore, type TryReserveSlotOptions } from './RegionBudgetStore.js';
+import { RingHeads } from './RingHeads.js';
 import { TargetLeases, type TargetLeaseResult } from './TargetLeases.js';
 import {
   DEFAULT_LEDGER_CALL_TIMEOUT_IN_MS,
@@ -124,7 +125,7 @@ function dayPartition(iso: string): string {
  * (`lifecycle.ts`). Beside the records: an index of the active ones (PartitionKey `active`), so that a poller
  * tick costs the same with 10 000 finished records as with none; an index by creation day (`day-yyyymmdd`), so
  * that records past their retention are found without scanning; the region budget ({@link RegionBudgetStore});
- * the target leases ({@link TargetLeases}).
+ * the target leases ({@link TargetLeases}); the ring heads ({@link RingHeads}).
  *
  * Every failure to reach or write the table, and every call that outlives its deadline, is a
  * {@link LedgerUnavailableError}; the conflicts the ledger expects are results: `insert` of a known alert id
@@ -138,6 +139,8 @@ export class CaptureLedger {
   readonly budget: RegionBudgetStore;
   /** One lease per capture target. */
   readonly leases: TargetLeases;
+  /** One head per ring VM: its newest generation and the records of its recent ones. */
+  readonly rings: RingHeads;
 
   /** Wraps an existing Table client (see {@link CaptureLedger.fromConfig}). */
   constructor(
@@ -149,6 +152,7 @@ export class CaptureLedger {
     this.access = { client, callTimeoutInMs: options.callTimeoutInMs ?? DEFAULT_LEDGER_CALL_TIMEOUT_IN_MS };
     this.budget = new RegionBudgetStore(this.access, this.now, this.logger);
     this.leases = new TargetLeases(this.access, this.now, (alertId) => this.get(alertId));
+    this.rings = new RingHeads(this.access, this.now);
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * The capture ledger: one record per alert on Azure Table storage, moved along one lifecycle table
- * (`lifecycle.ts`), the per-region capture budget and the target leases. See {@link CaptureLedger}.
+ * (`lifecycle.ts`), the per-region capture budget, the target leases and the ring heads. See {@link CaptureLedger}.
  */
 export {
   CaptureLedger,
@@ -13,6 +13,16 @@ export {
 } from './CaptureLedger.js';
 export { RegionBudgetStore, type TryReserveSlotOptions } from './RegionBudgetStore.js';
 export { TargetLeases, type TargetLeaseResult } from './TargetLeases.js';
+export {
+  RING_HEAD_GENERATIONS,
+  RingHeads,
+  ringAlertId,
+  ringPathsOfHead,
+  withNewestAlertId,
+  type NewRingHead,
+  type RingHead,
+  type RingHeadChanges,
+} from './RingHeads.js';
 export {
   CAPTURE_STATES,
   IllegalMoveError,

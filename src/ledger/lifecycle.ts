@@ -40,6 +40,8 @@ export type CaptureState = (typeof CAPTURE_STATES)[number];
 /** What {@link planMove} needs to know about a record. */
 export interface LifecycleFacts {
   state: CaptureState;
+  /** `ring` records never notify; others (alerts', manual) do. */
+  kind?: 'manual' | 'ring';
   notifiedAt?: string;
   releasedAt?: string;
   captureId?: string;
@@ -113,9 +115,16 @@ export function planMove(
   return typeof rule.to === 'function' ? rule.to(after) : rule.to;
 }
 
-/** The record's capture ended and it has not been notified yet (also "failed and not yet notified"). */
+/**
+ * The record's capture ended and it has not been notified yet (also "failed and not yet notified"). Never for a
+ * ring record: nobody is told about one generation of a ring.
+ */
 export function awaitsNotification(record: LifecycleFacts): boolean {
-  return (record.state === 'finished' || record.state === 'failed') && record.notifiedAt === undefined;
+  return (
+    record.kind !== 'ring' &&
+    (record.state === 'finished' || record.state === 'failed') &&
+    record.notifiedAt === undefined
+  );
 }
 
 /** The record made a capture resource whose delete is still to be started ("finished and cleanup pending"). */

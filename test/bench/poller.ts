@@ -9,6 +9,9 @@
  *    30 emulated seconds (the emulated clock runs 60×, the app is told so with LOCAL_TIME_SCALE).
  * 3. The wall time of one tick with 20 and 500 running captures, Retry-After 10 s (real), at the default
  *    POLL_CONCURRENCY: when none is due (before their expected end) and when all are (just after it).
+ * 4. Table and ARM requests per tick with 1 and 10 ring VMs (issue 15), a tick every 30 emulated seconds through
+ *    a re-arm (session 600 s, lead 120 s), with the emulator answering queryStatus 202 (Retry-After 10 s, as ARM
+ *    does) and instantly: the steady ticks and the ticks that re-arm.
  *
  * It prints figures and never asserts timings.
  */
@@ -28,6 +31,7 @@ await runBenchWorker(import.meta.url, { timeScale: 1, latencyInMs: 0 }, async (s
   await idleTickTableRequests(services);
   await captureLifeRequests(services);
   await tickWallTime(services, [20, 500]);
+  await ringTickRequests(services, [1, 10]);
 });
 
 /** 1. Table requests of idle ticks, with and without history. */
@@ -218,4 +222,80 @@ async function tickWallTime(services: BenchServices, sizes: readonly number[]): 
     'Notes: a capture not due costs no ARM request and no ledger read (only its active-index entry); a due one costs one queryStatus POST ' +
       '(202, Retry-After 10 s) and one ledger write: its answer is read on the next tick instead of being waited for.',
   );
+}
+
+/** 4. Table and ARM requests per tick with rings. */
+async function ringTickRequests(services: BenchServices, counts: readonly number[]): Promise<void> {
+  const { emulator } = services;
+  const rows: Array<Array<string | number>> = [
+    ['ring VMs', 'queryStatus', 'steady tick: Table', 'ARM', 're-arm ticks: Table (max)', 'ARM (max)'],
+  ];
+  for (const retryAfterSeconds of [10, 0]) {
+    await emulator.configure({
+      timeScale: 1,
+      retryAfterSeconds,
+      uploadDelaySeconds: 0,
+      captureStartSeconds: 2,
+    });
+    for (const count of counts) {
+      const vms = Array.from({ length: count }, (_, i) =>
+        vmId(`ringbench-${retryAfterSeconds}-${count}-${i}`),
+      );
+      for (const id of vms) await emulator.registerVm({ id, location: REGION });
+      let offsetInMs = 0;
+      const now = () => Date.now() + offsetInMs;
+      const app = await startBenchApp(
+        services,
+        {
+          RING_VM_IDS: vms.join(','),
+          RING_SESSION_SECONDS: '600',
+          RING_REARM_LEAD_SECONDS: '120',
+          RING_FILE_SIZE_BYTES: '65536',
+          CAPTURE_SESSION_BUDGET: '1000',
+        },
+        { now },
+      );
+      const requests: string[] = [];
+      const counting: PipelinePolicy = {
+        name: 'countRequests',
+        sendRequest: (request, next) => {
+          requests.push(request.method);
+          return next(request);
+        },
+      };
+      const client = TableClient.fromConnectionString(
+        services.azuriteConnectionString,
+        `benchrings${retryAfterSeconds}x${count}x${Date.now()}`,
+        { allowInsecureConnection: true, additionalPolicies: [{ policy: counting, position: 'perCall' }] },
+      );
+      const ledger = new CaptureLedger(client, { now: () => new Date(now()) });
+      await ledger.ensureTable();
+      const deps = { ...app.ctx, ledger, logger: silentLogger };
+      await pollCaptures(deps); // the retention sweep, and the rings armed
+      const steady: Array<[number, number]> = [];
+      const rearm: Array<[number, number]> = [];
+      for (let t = 0; t < 630; t += 30) {
+        offsetInMs += 30_000;
+        await emulator.advanceClock(30);
+        const from = Date.now();
+        requests.length = 0;
+        const report = await pollCaptures(deps);
+        const arm = (await emulator.requests()).filter((r) => r.startedAt >= from).length;
+        const busy = (report.rings?.armed ?? 0) + (report.rings?.retired ?? 0) + report.finished > 0;
+        // The first ticks follow the first generation's start: not steady yet.
+        if (t >= 90) (busy ? rearm : steady).push([requests.length, arm]);
+      }
+      rows.push([
+        count,
+        retryAfterSeconds > 0 ? '202, Retry-After 10 s' : '200',
+        median(steady.map((s) => s[0])),
+        median(steady.map((s) => s[1])),
+        Math.max(0, ...rearm.map((s) => s[0])),
+        Math.max(0, ...rearm.map((s) => s[1])),
+      ]);
+      await app.stop();
+    }
+  }
+  console.log('\n## Requests per poller tick with rings (median of steady ticks; the busiest re-arm tick)');
+  printTable(rows);
 }

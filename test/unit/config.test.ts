@@ -275,6 +275,8 @@ describe('ring settings (RING_*)', () => {
       fileSizeInBytes: 10_485_760,
       bytesToCapturePerPacket: 0,
       sessionTimeLimitInSeconds: 86_400,
+      rearmLeadSeconds: 300,
+      filters: [],
       windowMarginSeconds: 60,
       defaultLookbackSeconds: 600,
     });
@@ -351,5 +353,25 @@ describe('ring settings (RING_*)', () => {
         p.startsWith('RING_FILE_SIZE_BYTES: expected at most RING_MAX_FILE_SIZE_BYTES (104857600)'),
       ),
     ).toBe(true);
+  });
+
+  it('ring filters default to CAPTURE_FILTERS, so before and after are captured alike; RING_FILTERS wins', () => {
+    const filters = '[{"protocol":"TCP","localPort":"443"}]';
+    expect(loadConfig({ ...minimal, CAPTURE_FILTERS: filters }).ring.filters).toEqual([
+      { protocol: 'TCP', localPort: '443' },
+    ]);
+    expect(loadConfig({ ...minimal, CAPTURE_FILTERS: filters, RING_FILTERS: '[]' }).ring.filters).toEqual([]);
+    expect(problemsOf({ ...minimal, RING_FILTERS: '{"protocol":"TCP"}' })).toEqual([
+      expect.stringMatching(/^RING_FILTERS: expected a JSON array of at most 10 filter objects/),
+    ]);
+  });
+
+  it('refuses a re-arm lead as long as the ring session (the shorter of its two limits)', () => {
+    expect(problemsOf({ ...minimal, RING_SESSION_SECONDS: '600', RING_REARM_LEAD_SECONDS: '600' })).toEqual([
+      'RING_REARM_LEAD_SECONDS: expected less than the ring\'s session, min(RING_SESSION_SECONDS, 18000) = 600, found 600 (found "600")',
+    ]);
+    // The default session (86 400 s) is sent as timeLimitInSeconds 18 000: the lead must be below that.
+    expect(problemsOf({ ...minimal, RING_REARM_LEAD_SECONDS: '18000' })).toHaveLength(1);
+    expect(loadConfig({ ...minimal, RING_REARM_LEAD_SECONDS: '17999' }).ring.rearmLeadSeconds).toBe(17_999);
   });
 });

@@ -60,4 +60,27 @@ describe('the lifecycle table', () => {
     expect(isActiveRecord({ state: 'notifyFailed', ...ended })).toBe(true);
     expect(isActiveRecord({ state: 'notifyFailed', ...ended, releasedAt: 't' })).toBe(false);
   });
+
+  it('a ring record never awaits a notification, and is done once its capture is released', () => {
+    const ring = { kind: 'ring' as const, ...ended };
+    expect(awaitsNotification({ ...ring, state: 'finished' })).toBe(false);
+    expect(awaitsNotification({ ...ring, state: 'failed' })).toBe(false);
+    expect(isActiveRecord({ ...ring, state: 'finished' })).toBe(true); // its capture is still to delete
+    expect(isActiveRecord({ ...ring, state: 'finished', releasedAt: 't' })).toBe(false);
+    expect(isActiveRecord({ ...ring, state: 'failed', releasedAt: 't' })).toBe(false);
+    expect(isActiveRecord({ kind: 'ring', state: 'failed' })).toBe(false); // nothing was created
+    expect(planMove({ ...ring, state: 'finished' }, 'markReleased', { releasedAt: 't' })).toBe('finished');
+  });
+
+  it('a ring record is active while it is to start or running, like any other', () => {
+    for (const state of ['pending', 'starting', 'running'] as const) {
+      expect(isActiveRecord({ kind: 'ring', state })).toBe(true);
+    }
+  });
+
+  it('an alert or manual record still awaits its notification where a ring record does not', () => {
+    expect(awaitsNotification({ state: 'finished', ...ended, releasedAt: 't' })).toBe(true);
+    expect(awaitsNotification({ kind: 'manual', state: 'failed' })).toBe(true);
+    expect(isActiveRecord({ state: 'failed', ...ended, releasedAt: 't' })).toBe(true);
+  });
 });
