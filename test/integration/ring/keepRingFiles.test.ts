@@ -102,11 +102,11 @@ describe.each(ASSUMPTIONS)('keeping the pre-alert files of a ring (%o)', (assump
     const window = alertKeepWindow({ firedAt, windowStartAt: new Date(t0).toISOString() }, config.ring);
     expect(window).toEqual({ startMs: t0 - 60_000, endMs: t0 + 300_000 });
     const files = new CaptureFiles(config, emulatorCredential(emulator));
-    let kept = await files.keepRing(storagePath, ALERT_ID, window);
+    let kept = await files.keepRing([storagePath], ALERT_ID, window);
     // The fired moment is in the file still being written: the poller calls again each tick until complete.
     for (let tick = 0; !kept?.complete && tick < 40; tick++) {
       await emulator.advanceClock(15);
-      kept = await files.keepRing(storagePath, ALERT_ID, window);
+      kept = await files.keepRing([storagePath], ALERT_ID, window);
     }
     expect(kept).toMatchObject({ complete: true, coversStart: true });
     expect(kept!.kept.every((n) => n.startsWith(`kept/${ALERT_ID.split('/').pop()!}-`))).toBe(true);
@@ -162,7 +162,7 @@ describe('a ring path from ARM', () => {
   it('is refused outside the capture account, and nothing is kept', async () => {
     const files = new CaptureFiles(config, emulatorCredential(emulator));
     expect(
-      await files.keepRing('https://attacker.example/network-watcher-logs/x/', 'alert-1', {
+      await files.keepRing(['https://attacker.example/network-watcher-logs/x/'], 'alert-1', {
         startMs: 0,
         endMs: 1,
       }),
