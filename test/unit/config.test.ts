@@ -276,6 +276,7 @@ describe('ring settings (RING_*)', () => {
       sessionTimeLimitInSeconds: 86_400,
       windowMarginSeconds: 60,
       defaultLookbackSeconds: 600,
+      keepWaitSeconds: 900,
     });
   });
 
