@@ -231,7 +231,9 @@ export class CaptureFiles {
     const isFolder = storagePath.endsWith('/');
     const file = resolveCaptureFile(this.config, isFolder ? storagePath.replace(/\/+$/, '') : storagePath);
     if (!file.ok) return undefined;
-    const folder = isFolder ? `${file.blobName}/` : file.blobName.slice(0, file.blobName.lastIndexOf('/') + 1);
+    const folder = isFolder
+      ? `${file.blobName}/`
+      : file.blobName.slice(0, file.blobName.lastIndexOf('/') + 1);
     return folder || undefined;
   }
 

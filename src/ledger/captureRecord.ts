@@ -130,6 +130,11 @@ export interface CaptureRecord {
   keepComplete?: boolean;
   /** Why the keep step ended as it did, in plain words ("no ring on this VM", "…still being written…"). */
   keepNote?: string;
+  /**
+   * The kept files' summary as JSON (the alert's "before"), made once when notifying. One property of at most
+   * {@link TABLE_STRING_MAX_CHARS}; a longer one is stored as `{"truncated":true,"originalLength":n}`.
+   */
+  beforeSummaryJson?: string;
   /** The entity's ETag: every {@link CaptureLedger.transition} is conditional on it. */
   etag: string;
 }
@@ -245,6 +250,12 @@ export function toCaptureEntity(record: Omit<CaptureRecord, 'etag'>): CaptureEnt
     );
   }
   if (record.keptFiles !== undefined) entity.keptFiles = storedNames(record.keptFiles);
+  if (record.beforeSummaryJson !== undefined) {
+    entity.beforeSummaryJson =
+      record.beforeSummaryJson.length <= TABLE_STRING_MAX_CHARS
+        ? record.beforeSummaryJson
+        : JSON.stringify({ truncated: true, originalLength: record.beforeSummaryJson.length });
+  }
   if (record.keptCoversStart !== undefined) entity.keptCoversStart = record.keptCoversStart;
   if (record.keepComplete !== undefined) entity.keepComplete = record.keepComplete;
   if (record.summaryJson !== undefined) {
@@ -333,6 +344,7 @@ const storedRecordSchema = z.object({
   keptCoversStart: z.boolean().optional().catch(undefined),
   keepComplete: z.boolean().optional().catch(undefined),
   keepNote: optionalText,
+  beforeSummaryJson: optionalText,
   summaryJsonParts: z.number().int().min(0).max(SUMMARY_MAX_CHUNKS).optional(),
 });
 
