@@ -10,13 +10,13 @@ import {
 import type { Config } from '../config.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { MAX_NOTIFIED_CONVERSATIONS } from '../notify/captureNotification.js';
-import { concatCaptureFiles } from '../pcap/concatCaptureFiles.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
 import type { CaptureSummary } from '../pcap/types.js';
 import { deadlineSignal } from '../deadline.js';
 import { stripQuery } from '../logger.js';
 import type { KeepWindow } from './chooseRingFiles.js';
 import { KEPT_CONTAINER, keepRingFiles, type KeptRingFiles } from './keepRingFiles.js';
+import { readKeptFiles } from './readKeptFiles.js';
 import { recordSettings } from './startCapture.js';
 
 /** Where Network Watcher writes capture files in the capture account. */
@@ -259,15 +259,10 @@ export class CaptureFiles {
     const container = this.containerClient(KEPT_CONTAINER);
     const timeLimitInMs = this.config.summaryTimeLimitSeconds * 1000;
     const abortSignal = storageDeadline(options, timeLimitInMs + 5000);
-    const summary = await summarizeStream(
-      concatCaptureFiles(kept.length, async (i) => {
-        const download = await container.getBlobClient(kept[i]!).download(0, undefined, { abortSignal });
-        const body = download.readableStreamBody;
-        // A download without a body holds nothing: the join skips it.
-        return body ?? (async function* empty(): AsyncGenerator<Uint8Array> {})();
-      }),
-      { timeLimitInMs, listConversations: MAX_NOTIFIED_CONVERSATIONS },
-    );
+    const summary = await summarizeStream(readKeptFiles(container, kept, abortSignal), {
+      timeLimitInMs,
+      listConversations: MAX_NOTIFIED_CONVERSATIONS,
+    });
     return { ...summary, conversations: summary.conversations.slice(0, MAX_NOTIFIED_CONVERSATIONS) };
   }
 

@@ -1,20 +1,15 @@
 import { deadlineSignal } from '../deadline.js';
 import { errorMessage } from '../errors.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
-import {
-  captureIdempotencyKey,
-  MAX_NOTIFIED_KEPT_FILES,
-  type CaptureNotification,
-  type PreAlertEvidence,
-} from '../notify/captureNotification.js';
+import { captureIdempotencyKey, type CaptureNotification } from '../notify/captureNotification.js';
 import { compareSummaries } from '../pcap/compareSummaries.js';
 import {
   deliverNotification,
   nextNotifyDelaySeconds,
   type NotifyTargetKind,
 } from '../notify/deliverNotification.js';
-import type { CaptureSummary } from '../pcap/types.js';
 import { isKeeping } from './keepPreAlert.js';
+import { parseSummary, preAlertEvidenceOf } from './preAlertEvidence.js';
 import type { RecordWork } from './pollTypes.js';
 
 /** How often a record whose file is not in storage yet is looked at again. */
@@ -207,43 +202,6 @@ async function summarizeBefore(record: CaptureRecord, work: RecordWork): Promise
     work.deps.logger.warn(`summary of the kept files of alert ${record.alertId} failed: ${errorMessage(e)}`);
     return record;
   }
-}
-
-/** A stored summary (JSON), unless it does not parse or was stored cut (`truncated`). */
-function parseSummary(json: string | undefined): CaptureSummary | undefined {
-  if (!json) return undefined;
-  try {
-    const parsed = JSON.parse(json) as CaptureSummary & { truncated?: boolean };
-    return parsed.truncated ? undefined : parsed;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The record's pre-alert evidence, for a ring VM's alert whose keep step ended with something to say. */
-export function preAlertEvidenceOf(record: CaptureRecord): PreAlertEvidence | undefined {
-  if (
-    record.keptFiles === undefined ||
-    record.keepWindowStart === undefined ||
-    record.keepWindowEnd === undefined
-  )
-    return undefined;
-  const keptFromMs = record.keptFrom ? Date.parse(record.keptFrom) : NaN;
-  const summary = parseSummary(record.beforeSummaryJson);
-  return {
-    windowStart: record.keepWindowStart,
-    windowEnd: record.keepWindowEnd,
-    ...(record.keptFrom ? { keptFrom: record.keptFrom } : {}),
-    ...(Number.isFinite(keptFromMs)
-      ? { startsBeforeWindowSeconds: Math.round((Date.parse(record.keepWindowStart) - keptFromMs) / 1000) }
-      : {}),
-    coversStart: record.keptCoversStart === true,
-    complete: record.keepComplete === true,
-    keptFiles: record.keptFiles.slice(0, MAX_NOTIFIED_KEPT_FILES),
-    keptFileCount: record.keptFiles.length,
-    ...(record.keepNote ? { note: record.keepNote } : {}),
-    ...(summary ? { summary } : {}),
-  };
 }
 
 /** The message for a record. */
