@@ -249,11 +249,12 @@ export class CaptureFiles {
 
   /**
    * One summary of the kept files of a ring (the "before" of an alert: `keepRing`'s `kept`, oldest first), read as
-   * one capture straight from storage, memory bounded and partial past `SUMMARY_TIME_LIMIT_SECONDS` as for a file.
+   * one capture straight from storage, memory bounded and partial past `SUMMARY_TIME_LIMIT_SECONDS` as for a file;
+   * with `untilMs` (the alert's fired time) the packets after it are not counted.
    */
   async summarizeKept(
     kept: readonly string[],
-    options: CaptureFileCallOptions = {},
+    options: CaptureFileCallOptions & { untilMs?: number } = {},
   ): Promise<CaptureSummary | undefined> {
     if (kept.length === 0) return undefined;
     const container = this.containerClient(KEPT_CONTAINER);

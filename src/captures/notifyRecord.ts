@@ -193,7 +193,12 @@ async function summarizeBefore(record: CaptureRecord, work: RecordWork): Promise
   const summarizeKept = work.deps.files?.summarizeKept?.bind(work.deps.files);
   if (!summarizeKept || !hasBefore(record) || record.beforeSummaryJson !== undefined) return record;
   try {
-    const before = await summarizeKept(record.keptFiles ?? [], { abortSignal: work.abortSignal });
+    const untilMs = Date.parse(record.keepWindowEnd ?? '');
+    const before = await summarizeKept(record.keptFiles ?? [], {
+      abortSignal: work.abortSignal,
+      // The last kept file runs on past the fired time: "before" ends there.
+      ...(Number.isFinite(untilMs) ? { untilMs } : {}),
+    });
     if (!before) return record;
     return (
       (await work.deps.ledger.move(record, 'note', { beforeSummaryJson: JSON.stringify(before) })) ?? record
