@@ -5,7 +5,7 @@ import { escapeHtml } from './escapeHtml.js';
 import type { ReportBefore, ReportCapture } from './types.js';
 
 /** Most new conversations named in the section (most bytes first); the rest are counted. */
-const MAX_NAMED = 25;
+const MAX_NAMED = 10;
 
 const WIDTH = 960;
 const BAR = { x: 120, w: 820 };
@@ -18,6 +18,12 @@ function clock(ms: number): string {
 function minutes(seconds: number): string {
   const abs = Math.abs(seconds);
   return abs < 120 ? `${Math.round(abs)} s` : `${Math.round(abs / 60)} min`;
+}
+
+/** A label at `x` stays inside the chart: anchored at its end near the right edge, at its start near the left. */
+function firedAnchor(x: number): 'start' | 'middle' | 'end' {
+  if (x > BAR.x + BAR.w - 60) return 'end';
+  return x < BAR.x + 60 ? 'start' : 'middle';
 }
 
 function rate(value: number | undefined): string {
@@ -43,7 +49,8 @@ function renderSpans(spans: readonly Span[], firedMs: number | undefined): strin
   const t1 = Math.max(...ends, t0 + 1000);
   const x = (ms: number): number => Math.round((BAR.x + ((ms - t0) / (t1 - t0)) * BAR.w) * 10) / 10;
   const rowHeight = 22;
-  const height = spans.length * rowHeight + 30;
+  // The axis, its end labels, then the fired label on a line of its own (it may fall on an end label).
+  const height = spans.length * rowHeight + 46;
   const rows = spans
     .map((s, i) => {
       const y = 6 + i * rowHeight;
@@ -60,7 +67,7 @@ function renderSpans(spans: readonly Span[], firedMs: number | undefined): strin
   const fired =
     firedMs !== undefined && Number.isFinite(firedMs)
       ? `<line class="fired" x1="${x(firedMs)}" x2="${x(firedMs)}" y1="0" y2="${axisY}"/>` +
-        `<text class="fired-label" x="${x(firedMs)}" y="${axisY + 14}" text-anchor="middle">fired ${clock(firedMs)}</text>`
+        `<text class="fired-label" x="${x(firedMs)}" y="${axisY + 30}" text-anchor="${firedAnchor(x(firedMs))}">fired ${clock(firedMs)}</text>`
       : '';
   return (
     `<svg id="before-after-chart" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="${escapeHtml(
