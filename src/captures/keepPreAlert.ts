@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors.js';
 import type { CaptureChanges, CaptureRecord } from '../ledger/captureRecord.js';
 import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
+import { fastPathGraceSeconds } from '../webhook/handleAlert.js';
 import type { RecordWork } from './pollTypes.js';
 
 /** The words of a record whose VM has no ring: nothing before the alert to keep. */
@@ -28,7 +29,7 @@ export function isKeeping(record: Pick<CaptureRecord, 'keepDueAt'>): boolean {
  */
 export async function keepPreAlert(record: CaptureRecord, work: RecordWork): Promise<CaptureRecord> {
   const { deps, now } = work;
-  if (!isDue(record, now)) return record;
+  if (!isDue(record, work)) return record;
   const changes = await keepChanges(record, work).catch((e: unknown) => {
     if (e instanceof LedgerUnavailableError) throw e;
     const reason = work.abortSignal.aborted ? "cut by the record's deadline" : errorMessage(e).split('\n')[0];
@@ -43,9 +44,18 @@ export async function keepPreAlert(record: CaptureRecord, work: RecordWork): Pro
   return (await deps.ledger.move(record, 'note', changes)) ?? record;
 }
 
-function isDue(record: CaptureRecord, now: number): boolean {
-  if (record.keepDueAt === undefined || Date.parse(record.keepDueAt) > now) return false;
-  if (record.kind !== undefined) return false;
+/**
+ * Due at `keepDueAt`, except while the record belongs to its starter: a fresh alert's record to the webhook's fast
+ * path (for its grace, measured from the record's creation: a pending record is rewritten on every deferred
+ * start), a fresh `starting` one to whoever is putting its capture. A keep write then would make the starter's
+ * next write lose its ETag race; the ring keeps the early files for minutes.
+ */
+function isDue(record: CaptureRecord, work: RecordWork): boolean {
+  const { now } = work;
+  if (record.keepDueAt === undefined || record.kind !== undefined) return false;
+  if (Date.parse(record.keepDueAt) > now) return false;
+  const graceInMs = fastPathGraceSeconds(work.deps.config) * 1000;
+  if (record.state === 'pending' && now - Date.parse(record.createdAt) < graceInMs) return false;
   return !(record.state === 'starting' && now - Date.parse(record.updatedAt) < STARTING_OWNED_IN_MS);
 }
 

@@ -74,8 +74,8 @@ export function fastPathGraceSeconds(config: Pick<CaptureDeps['config'], 'fastPa
 
 /**
  * What a Fired alert keeps of its VM's ring (if the VM has one: the poller's keep step asks), recorded with the
- * alert: the window, and the keep step due once the fast path's grace is over (the fast path writes this record;
- * a keep write before would make it lose its ETag race), whatever the capture's own next attempt.
+ * alert: the window, and the keep step due from now, whatever the capture's own next attempt (the keep step
+ * itself leaves the record to the fast path for its grace).
  */
 function keepOf(
   event: AlertEvent,
@@ -87,7 +87,7 @@ function keepOf(
   return {
     keepWindowStart: new Date(window.startMs).toISOString(),
     keepWindowEnd: new Date(window.endMs).toISOString(),
-    keepDueAt: new Date(nowMs + fastPathGraceSeconds(config) * 1000).toISOString(),
+    keepDueAt: new Date(nowMs).toISOString(),
   };
 }
 
