@@ -7,12 +7,6 @@ import type { RecordWork } from './pollTypes.js';
 /** The words of a record whose VM has no ring: nothing before the alert to keep. */
 export const NO_RING_NOTE = 'no ring on this VM: nothing before the alert was kept';
 
-/**
- * A `starting` record younger than this is being started by its owner (the webhook's fast path, another tick):
- * a keep write now would make the owner's next write lose its ETag race. The same span `driveRecord` leaves it.
- */
-const STARTING_OWNED_IN_MS = 120_000;
-
 /** Whether the record's keep step has not ended yet: the notification waits for it. */
 export function isKeeping(record: Pick<CaptureRecord, 'keepDueAt'>): boolean {
   return record.keepDueAt !== undefined;
@@ -47,16 +41,16 @@ export async function keepPreAlert(record: CaptureRecord, work: RecordWork): Pro
 /**
  * Due at `keepDueAt`, except while the record belongs to its starter: a fresh alert's record to the webhook's fast
  * path (for its grace, measured from the record's creation: a pending record is rewritten on every deferred
- * start), a fresh `starting` one to whoever is putting its capture. A keep write then would make the starter's
- * next write lose its ETag race; the ring keeps the early files for minutes.
+ * start), and a `starting` one to whoever is putting its capture (a keep write would make the starter's next write
+ * lose its ETag race, and would make a stale one look fresh to `driveRecord`, which resumes it). The ring keeps
+ * the early files for minutes.
  */
 function isDue(record: CaptureRecord, work: RecordWork): boolean {
   const { now } = work;
-  if (record.keepDueAt === undefined || record.kind !== undefined) return false;
+  if (record.keepDueAt === undefined || record.kind !== undefined || record.state === 'starting') return false;
   if (Date.parse(record.keepDueAt) > now) return false;
   const graceInMs = fastPathGraceSeconds(work.deps.config) * 1000;
-  if (record.state === 'pending' && now - Date.parse(record.createdAt) < graceInMs) return false;
-  return !(record.state === 'starting' && now - Date.parse(record.updatedAt) < STARTING_OWNED_IN_MS);
+  return !(record.state === 'pending' && now - Date.parse(record.createdAt) < graceInMs);
 }
 
 /** One keep attempt: what to store on the record. */
