@@ -47,7 +47,8 @@ export async function keepPreAlert(record: CaptureRecord, work: RecordWork): Pro
  */
 function isDue(record: CaptureRecord, work: RecordWork): boolean {
   const { now } = work;
-  if (record.keepDueAt === undefined || record.kind !== undefined || record.state === 'starting') return false;
+  if (record.keepDueAt === undefined || record.kind !== undefined || record.state === 'starting')
+    return false;
   if (Date.parse(record.keepDueAt) > now) return false;
   const graceInMs = fastPathGraceSeconds(work.deps.config) * 1000;
   return !(record.state === 'pending' && now - Date.parse(record.createdAt) < graceInMs);
