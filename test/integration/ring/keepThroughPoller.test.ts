@@ -234,4 +234,21 @@ describe('an alert on a ring VM, through the webhook and the poller', () => {
     expect(html).toContain('no capture after the alert');
     expect(html).toContain(BEFORE_PEER);
   });
+
+  it('past RING_KEEP_WAIT_SECONDS reports what was kept, saying the last file was still being written', async () => {
+    h = await startPollerHarness({ settings: { ...RING_SETTINGS, RING_KEEP_WAIT_SECONDS: '0' } });
+    const ring = await ringVm(h);
+    h.ctx.rings = ringDirectory(ring.vm, ring.storagePath);
+    await h.emulator.advanceClock((ring.firedMs - h.emulator.now()) / 1000);
+    const alert = alertOn(ring.vm, ring.windowStartMs, ring.firedMs);
+    expect((await h.post(alert)).body.outcome).toBe('started');
+
+    const message = await tickUntilNotified(h, alert.data.essentials.alertId);
+
+    expect(message.before).toMatchObject({ complete: false, coversStart: true });
+    expect(message.before?.keptFileCount).toBeGreaterThan(0);
+    expect(message.before?.note).toContain(
+      "the file holding the alert's last minutes was still being written",
+    );
+  });
 });
