@@ -1,6 +1,7 @@
 import { deadlineSignal } from '../deadline.js';
 import { errorMessage } from '../errors.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
+import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
 import { captureIdempotencyKey, type CaptureNotification } from '../notify/captureNotification.js';
 import { compareSummaries } from '../pcap/compareSummaries.js';
 import {
@@ -187,7 +188,7 @@ function hasBefore(record: CaptureRecord): boolean {
 
 /**
  * The kept files' summary, made once (on the first attempt after the keep step ended) and stored on the record;
- * a failure is logged and the message goes without it (a later attempt, if any, tries again).
+ * a storage failure is logged and the message goes without it (a later attempt, if any, tries again).
  */
 async function summarizeBefore(record: CaptureRecord, work: RecordWork): Promise<CaptureRecord> {
   const summarizeKept = work.deps.files?.summarizeKept?.bind(work.deps.files);
@@ -204,6 +205,7 @@ async function summarizeBefore(record: CaptureRecord, work: RecordWork): Promise
       (await work.deps.ledger.move(record, 'note', { beforeSummaryJson: JSON.stringify(before) })) ?? record
     );
   } catch (e) {
+    if (e instanceof LedgerUnavailableError) throw e;
     work.deps.logger.warn(`summary of the kept files of alert ${record.alertId} failed: ${errorMessage(e)}`);
     return record;
   }
