@@ -208,6 +208,7 @@ export const settingsSchema = z
     RING_FILTERS: z.string().transform(parseFilters).optional(),
     RING_WINDOW_MARGIN_SECONDS: int(60, 0, 3_600),
     RING_DEFAULT_LOOKBACK_SECONDS: int(600, 60, 86_400),
+    RING_KEEP_WAIT_SECONDS: int(900, 0, 86_400),
     STOP_ON_RESOLVE: boolean(false),
     AUTO_INSTALL_AGENT: boolean(false),
     PENDING_TIMEOUT_SECONDS: int(900, 30, 86_400),
@@ -445,6 +446,11 @@ export interface RingConfig {
   windowMarginSeconds: number;
   /** The window when the alert gives no `windowStartTime`: this long before `firedDateTime`. */
   defaultLookbackSeconds: number;
+  /**
+   * How long after the fired time an alert goes on keeping its ring files (the last ones are still being written
+   * when it fires); past it the message reports what was kept.
+   */
+  keepWaitSeconds: number;
 }
 
 function toConfig(s: Settings): Config {
@@ -472,6 +478,7 @@ function toConfig(s: Settings): Config {
       filters: s.RING_FILTERS ?? s.CAPTURE_FILTERS,
       windowMarginSeconds: s.RING_WINDOW_MARGIN_SECONDS,
       defaultLookbackSeconds: s.RING_DEFAULT_LOOKBACK_SECONDS,
+      keepWaitSeconds: s.RING_KEEP_WAIT_SECONDS,
     },
     allowedScopes: s.ALLOWED_SCOPES,
     stopOnResolve: s.STOP_ON_RESOLVE,

@@ -21,6 +21,8 @@ param retentionDays int
 var captureContainerName = 'network-watcher-logs'
 // The container infra/modules/reportStorage.bicep makes for the poller's reports (src/report/CaptureReports.ts).
 var reportContainerName = 'capture-reports'
+// The container reportStorage.bicep makes for the ring files an alert keeps (src/captures/keepRingFiles.ts).
+var keptContainerName = 'capture-kept'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: storageAccountName
@@ -75,10 +77,12 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
               blobTypes: [
                 'blockBlob'
               ]
-              // The reports the poller writes next to each capture go with its file (same retention).
+              // The reports the poller writes next to each capture, and the ring files an alert kept (its "before"),
+              // go with the capture's file (same retention).
               prefixMatch: [
                 '${captureContainerName}/'
                 '${reportContainerName}/'
+                '${keptContainerName}/'
               ]
             }
             actions: {

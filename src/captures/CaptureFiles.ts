@@ -10,13 +10,13 @@ import {
 import type { Config } from '../config.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { MAX_NOTIFIED_CONVERSATIONS } from '../notify/captureNotification.js';
-import { concatCaptureFiles } from '../pcap/concatCaptureFiles.js';
 import { summarizeStream } from '../pcap/summarizeStream.js';
 import type { CaptureSummary } from '../pcap/types.js';
 import { deadlineSignal } from '../deadline.js';
 import { stripQuery } from '../logger.js';
 import type { KeepWindow } from './chooseRingFiles.js';
 import { KEPT_CONTAINER, keepRingFiles, type KeptRingFiles } from './keepRingFiles.js';
+import { readKeptFiles } from './readKeptFiles.js';
 import { recordSettings } from './startCapture.js';
 
 /** Where Network Watcher writes capture files in the capture account. */
@@ -198,57 +198,72 @@ export class CaptureFiles {
   }
 
   /**
-   * Keeps the files of a ring capture that cover `window` (see {@link keepRingFiles}) under `kept/{alert}/` in the
-   * capture account's {@link KEPT_CONTAINER}. The ring's folder is its `storagePath` when that ends with `/`, else the folder holding the
-   * path; a path outside the capture account is refused (undefined), as for every file the app reads.
+   * Keeps the files of a ring that cover `window` (see {@link keepRingFiles}) under `kept/{alert}/` in the capture
+   * account's {@link KEPT_CONTAINER}, choosing over every generation in `storagePaths` (newest first, as
+   * `RingDirectory.ringPathsOf` gives them). A generation's folder is its path when that ends with `/`, else the
+   * folder holding the path; a path outside the capture account is left out, as for every file the app reads, and
+   * when none is left nothing is kept (undefined).
    */
   async keepRing(
-    storagePath: string,
+    storagePaths: readonly string[],
     alertId: string,
     window: KeepWindow,
     options: { abortSignal?: AbortSignal } = {},
   ): Promise<KeptRingFiles | undefined> {
+    const folders = storagePaths
+      .map((path) => this.ringFolderOf(path))
+      .filter((f): f is string => f !== undefined);
+    if (folders.length === 0) return undefined;
+    const destination = this.containerClient(KEPT_CONTAINER);
+    // In Azure the Bicep makes the container (the app may write in it, not create containers); Azurite starts empty.
+    if (this.service) await destination.createIfNotExists(options);
+    return keepRingFiles(this.containerClient(CAPTURE_CONTAINER), {
+      folders,
+      alertId,
+      window,
+      destination,
+      ...options,
+    });
+  }
+
+  /** The folder (ending with `/`) of a ring generation's storage path, only inside the capture account. */
+  private ringFolderOf(storagePath: string): string | undefined {
     const isFolder = storagePath.endsWith('/');
     const file = resolveCaptureFile(this.config, isFolder ? storagePath.replace(/\/+$/, '') : storagePath);
     if (!file.ok) return undefined;
     const folder = isFolder
       ? `${file.blobName}/`
       : file.blobName.slice(0, file.blobName.lastIndexOf('/') + 1);
-    if (!folder) return undefined;
-    const account = `https://${captureAccountName(this.config)}.blob.${this.config.storageEndpointSuffix}`;
-    const container = (name: string): ContainerClient =>
-      this.service
-        ? this.service.getContainerClient(name)
-        : new ContainerClient(`${account}/${name}`, this.credential);
-    const destination = container(KEPT_CONTAINER);
-    // In Azure the Bicep makes the container (the app may write in it, not create containers); Azurite starts empty.
-    if (this.service) await destination.createIfNotExists(options);
-    return keepRingFiles(container(CAPTURE_CONTAINER), { folder, alertId, window, destination, ...options });
+    return folder || undefined;
+  }
+
+  /** A container of the capture account: through the connection string locally, with the identity in Azure. */
+  private containerClient(name: string): ContainerClient {
+    return this.service
+      ? this.service.getContainerClient(name)
+      : new ContainerClient(
+          `https://${captureAccountName(this.config)}.blob.${this.config.storageEndpointSuffix}/${name}`,
+          this.credential,
+        );
   }
 
   /**
    * One summary of the kept files of a ring (the "before" of an alert: `keepRing`'s `kept`, oldest first), read as
-   * one capture straight from storage, memory bounded and partial past `SUMMARY_TIME_LIMIT_SECONDS` as for a file.
+   * one capture straight from storage, memory bounded and partial past `SUMMARY_TIME_LIMIT_SECONDS` as for a file;
+   * with `untilMs` (the alert's fired time) the packets after it are not counted.
    */
-  async summarizeKept(kept: readonly string[]): Promise<CaptureSummary | undefined> {
+  async summarizeKept(
+    kept: readonly string[],
+    options: CaptureFileCallOptions & { untilMs?: number } = {},
+  ): Promise<CaptureSummary | undefined> {
     if (kept.length === 0) return undefined;
-    const container = this.service
-      ? this.service.getContainerClient(KEPT_CONTAINER)
-      : new ContainerClient(
-          `https://${captureAccountName(this.config)}.blob.${this.config.storageEndpointSuffix}/${KEPT_CONTAINER}`,
-          this.credential,
-        );
+    const container = this.containerClient(KEPT_CONTAINER);
     const timeLimitInMs = this.config.summaryTimeLimitSeconds * 1000;
-    const abortSignal = AbortSignal.timeout(timeLimitInMs + 5000);
-    const summary = await summarizeStream(
-      concatCaptureFiles(kept.length, async (i) => {
-        const download = await container.getBlobClient(kept[i]!).download(0, undefined, { abortSignal });
-        const body = download.readableStreamBody;
-        // A download without a body holds nothing: the join skips it.
-        return body ?? (async function* empty(): AsyncGenerator<Uint8Array> {})();
-      }),
-      { timeLimitInMs, listConversations: MAX_NOTIFIED_CONVERSATIONS },
-    );
+    const abortSignal = storageDeadline(options, timeLimitInMs + 5000);
+    const summary = await summarizeStream(readKeptFiles(container, kept, abortSignal), {
+      timeLimitInMs,
+      listConversations: MAX_NOTIFIED_CONVERSATIONS,
+    });
     return { ...summary, conversations: summary.conversations.slice(0, MAX_NOTIFIED_CONVERSATIONS) };
   }
 

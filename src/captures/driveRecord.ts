@@ -2,6 +2,7 @@ import { deadlineSignal } from '../deadline.js';
 import { awaitsNotification } from '../ledger/lifecycle.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { followCapture } from './followCapture.js';
+import { keepPreAlert } from './keepPreAlert.js';
 import { notifyRecord } from './notifyRecord.js';
 import type { RecordWork } from './pollTypes.js';
 import { releaseCapture } from './releaseCapture.js';
@@ -20,9 +21,11 @@ const STARTING_OWNED_SECONDS = 2 * START_TIME_LIMIT_SECONDS;
 /**
  * Drives one active record one step, by its state: start a pending one (or fail it past `PENDING_TIMEOUT_SECONDS`),
  * follow a running one, and for one whose capture ended release its capture resource, then notify. Nothing is
- * done before the record's `nextAttemptAt`.
+ * done before the record's `nextAttemptAt`, except keeping an alert's pre-alert ring files (due at its own
+ * `keepDueAt`, whatever the capture's state: the ring rotates them away while the capture waits or runs).
  */
-export async function driveRecord(record: CaptureRecord, work: RecordWork): Promise<void> {
+export async function driveRecord(given: CaptureRecord, work: RecordWork): Promise<void> {
+  const record = await keepPreAlert(given, work);
   const { deps, report, now } = work;
   if (record.nextAttemptAt && Date.parse(record.nextAttemptAt) > now) return;
 

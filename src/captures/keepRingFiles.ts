@@ -16,8 +16,11 @@ const MAX_LISTED_BLOBS = 10_000;
 export interface KeepRingFilesOptions {
   /** Where the copies go ({@link KEPT_CONTAINER}, same account: the copy is server-side). */
   destination: ContainerClient;
-  /** The ring's folder in the container (ends with `/`): every blob under it is a candidate. */
-  folder: string;
+  /**
+   * The ring's folders in the container (each ends with `/`), one per generation (a re-armed ring writes a new
+   * one): every blob under them is a candidate, and the files are chosen over all of them at once.
+   */
+  folders: readonly string[];
   /** The alert whose window is kept: names the kept folder. */
   alertId: string;
   window: KeepWindow;
@@ -37,23 +40,36 @@ export interface KeptRingFiles {
 
 /**
  * Copies, server-side, the files of a ring that cover `window` to `kept/{alert}/` in `destination` (the
- * {@link KEPT_CONTAINER} of the same account), where rotation never reaches. The ring's folder is listed (its file names are not relied on) and each file's first
- * packet time read with a ranged read of {@link FIRST_PACKET_PROBE_BYTES} bytes. Idempotent: a file already kept
- * is not copied again, so the poller calls it on each tick until `complete` — early files are kept as soon as they
- * are listed, before rotation deletes them, while the window's end is still in the file being written.
+ * {@link KEPT_CONTAINER} of the same account), where rotation never reaches. The ring's folders are listed (its
+ * file names are not relied on) and each file's first packet time read with a ranged read of
+ * {@link FIRST_PACKET_PROBE_BYTES} bytes; the files are chosen over every generation's folder together, so a
+ * window across a re-arm keeps the end of the old ring and the start of the new one (the two overlap briefly:
+ * their packets of that overlap are in both). Kept names carry a short hash of their folder, so two generations'
+ * files of the same name never meet. Idempotent: a file already kept is not copied again, so the poller calls it
+ * on each tick until `complete` — early files are kept as soon as they are listed, before rotation deletes them,
+ * while the window's end is still in the file being written. Bounded: one listing and one ranged read per ring
+ * file (at most {@link MAX_LISTED_BLOBS} in all), one copy per chosen file.
  */
 export async function keepRingFiles(
   container: ContainerClient,
   options: KeepRingFilesOptions,
 ): Promise<KeptRingFiles> {
-  const { folder, abortSignal, destination } = options;
-  const choice = chooseRingFiles(await listFacts(container, folder, abortSignal), options.window);
+  const { abortSignal, destination } = options;
+  const folders = [...new Set(options.folders)];
+  const listed: Array<RingFileFacts & { folder: string }> = [];
+  for (const folder of folders) {
+    const budget = MAX_LISTED_BLOBS - listed.length;
+    if (budget <= 0) break;
+    for (const facts of await listFacts(container, folder, abortSignal, budget))
+      listed.push({ ...facts, folder });
+  }
+  const folderOf = new Map(listed.map((f) => [f.name, f.folder]));
+  const choice = chooseRingFiles(listed, options.window);
   const keptFolder = keptFolderFor(options.alertId);
   let copied = 0;
   for (const file of choice.chosen) {
-    const target = destination.getBlobClient(
-      `${keptFolder}${file.name.slice(folder.length).replaceAll('/', '_')}`,
-    );
+    const folder = folderOf.get(file.name) ?? '';
+    const target = destination.getBlobClient(`${keptFolder}${keptNameOf(folder, file.name)}`);
     let state = await copyState(target, abortSignal);
     if (state === 'missing') {
       // One call under the caller's deadline; a copy the service finishes later is seen on the next call.
@@ -65,7 +81,7 @@ export async function keepRingFiles(
     if (state === 'success') copied++;
   }
   // What is kept so far, this call's copies and earlier calls' (whose originals rotation may have deleted since).
-  const kept = (await listFacts(destination, keptFolder, abortSignal)).sort(
+  const kept = (await listFacts(destination, keptFolder, abortSignal, MAX_LISTED_BLOBS)).sort(
     (a, b) => a.firstPacketAtMs - b.firstPacketAtMs,
   );
   return {
@@ -75,6 +91,15 @@ export async function keepRingFiles(
     // Complete once the window's end is listed and every chosen copy has finished.
     complete: choice.complete && copied === choice.chosen.length,
   };
+}
+
+/**
+ * A kept file's name in the alert's kept folder: a short hash of the generation's folder, then its name under
+ * that folder with `/` made `_` (flat, one folder per alert).
+ */
+function keptNameOf(folder: string, name: string): string {
+  const generation = createHash('sha256').update(folder).digest('hex').slice(0, 6);
+  return `${generation}-${name.slice(folder.length).replaceAll('/', '_')}`;
 }
 
 /** Where a kept copy stands; a failed or aborted one is deleted, to be copied again. */
@@ -96,16 +121,17 @@ async function copyState(
   }
 }
 
-/** Every pcap file under `prefix` with its first packet time (a ranged read each), at most {@link MAX_LISTED_BLOBS}. */
+/** Every pcap file under `prefix` with its first packet time (a ranged read each), at most `limit` blobs. */
 async function listFacts(
   container: ContainerClient,
   prefix: string,
   abortSignal: AbortSignal | undefined,
+  limit: number,
 ): Promise<RingFileFacts[]> {
   const facts: RingFileFacts[] = [];
   let listed = 0;
   for await (const item of container.listBlobsFlat({ prefix, abortSignal })) {
-    if (++listed > MAX_LISTED_BLOBS) break;
+    if (++listed > limit) break;
     const head = await container
       .getBlobClient(item.name)
       .downloadToBuffer(0, FIRST_PACKET_PROBE_BYTES, { abortSignal })

@@ -1,13 +1,16 @@
 import { deadlineSignal } from '../deadline.js';
 import { errorMessage } from '../errors.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
+import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
 import { captureIdempotencyKey, type CaptureNotification } from '../notify/captureNotification.js';
+import { compareSummaries } from '../pcap/compareSummaries.js';
 import {
   deliverNotification,
   nextNotifyDelaySeconds,
   type NotifyTargetKind,
 } from '../notify/deliverNotification.js';
-import type { CaptureSummary } from '../pcap/types.js';
+import { isKeeping } from './keepPreAlert.js';
+import { parseSummary, preAlertEvidenceOf } from './preAlertEvidence.js';
 import type { RecordWork } from './pollTypes.js';
 
 /** How often a record whose file is not in storage yet is looked at again. */
@@ -32,11 +35,14 @@ function isBlobMissing(e: unknown): boolean {
  * before anything is sent, so two ticks never both send; targets that accepted are remembered and not sent
  * again. A finished capture's file is summarized first; the agent uploads it after the stop, so a file not in
  * storage yet is waited for (`CAPTURE_FILE_WAIT_SECONDS` after the end) before the message goes without a
- * summary, saying why.
+ * summary, saying why. An alert on a ring VM is notified once its keep step ended (`keepPreAlert`), with the kept
+ * files' summary (made once, stored on the record) beside the capture's: before and after.
  */
 export async function notifyRecord(record: CaptureRecord, work: RecordWork): Promise<void> {
   const { deps, report, now } = work;
   const { config, ledger } = deps;
+  // The kept files are the "before" of the message: it goes once they are all kept (or the keep wait is over).
+  if (isKeeping(record)) return;
   const recordLimitInMs = config.pollRecordTimeLimitSeconds * 1000;
   const deadlineInMs = work.deadlineInMs ?? performance.now() + recordLimitInMs;
   const attempts = record.notifyAttempts + 1;
@@ -85,24 +91,26 @@ export async function notifyRecord(record: CaptureRecord, work: RecordWork): Pro
         : undefined;
     if (changes) current = (await ledger.move(current, 'note', changes)) ?? current;
   }
+  current = await summarizeBefore(current, work);
 
   // The links and the report are extras: they get what the record's deadline leaves after the message's own
   // share, and when that is too little (or they fail) the message goes without them, saying nothing about them.
   const extrasBudgetInMs = Math.floor(
     deadlineInMs - Math.min(MESSAGE_RESERVE_IN_MS, recordLimitInMs / 2) - performance.now(),
   );
+  const reportable = current.state === 'finished' || hasBefore(current);
   const extras =
-    current.state === 'finished' && extrasBudgetInMs >= MIN_EXTRAS_BUDGET_IN_MS && !work.abortSignal.aborted
+    reportable && extrasBudgetInMs >= MIN_EXTRAS_BUDGET_IN_MS && !work.abortSignal.aborted
       ? deadlineSignal(extrasBudgetInMs, work.abortSignal)
       : undefined;
-  if (current.state === 'finished' && !extras && (files || deps.reports)) {
+  if (reportable && !extras && (files || deps.reports)) {
     deps.logger.warn(
       `no download link or report for ${current.captureName ?? ''}: the record's deadline is too near`,
     );
   }
   // A fresh link on every attempt (it is short-lived and never stored or logged).
   const link =
-    config.notify.includeSasLink && extras && files
+    config.notify.includeSasLink && extras && files && current.state === 'finished'
       ? await files.link(current, { abortSignal: extras }).catch((e: unknown) => {
           deps.logger.warn(`no download link for ${current.captureName ?? ''}: ${errorMessage(e)}`);
           return undefined;
@@ -160,7 +168,7 @@ async function linkReport(
   abortSignal: AbortSignal,
 ): Promise<{ reportUrl?: string; reportLink?: string }> {
   const reports = deps.reports;
-  if (record.state !== 'finished' || !reports) return {};
+  if ((record.state !== 'finished' && !hasBefore(record)) || !reports) return {};
   const warn = (what: string) => (e: unknown) => {
     deps.logger.warn(`${what} for ${record.captureName ?? ''}: ${errorMessage(e)}`);
     return undefined;
@@ -173,21 +181,44 @@ async function linkReport(
   return { reportUrl, ...(reportLink !== undefined ? { reportLink } : {}) };
 }
 
+/** True when the record kept ring files: its "before" (a report is made of them even without an "after"). */
+function hasBefore(record: CaptureRecord): boolean {
+  return (record.keptFiles?.length ?? 0) > 0;
+}
+
+/**
+ * The kept files' summary, made once (on the first attempt after the keep step ended) and stored on the record;
+ * a storage failure is logged and the message goes without it (a later attempt, if any, tries again).
+ */
+async function summarizeBefore(record: CaptureRecord, work: RecordWork): Promise<CaptureRecord> {
+  const summarizeKept = work.deps.files?.summarizeKept?.bind(work.deps.files);
+  if (!summarizeKept || !hasBefore(record) || record.beforeSummaryJson !== undefined) return record;
+  try {
+    const untilMs = Date.parse(record.keepWindowEnd ?? '');
+    const before = await summarizeKept(record.keptFiles ?? [], {
+      abortSignal: work.abortSignal,
+      // The last kept file runs on past the fired time: "before" ends there.
+      ...(Number.isFinite(untilMs) ? { untilMs } : {}),
+    });
+    if (!before) return record;
+    return (
+      (await work.deps.ledger.move(record, 'note', { beforeSummaryJson: JSON.stringify(before) })) ?? record
+    );
+  } catch (e) {
+    if (e instanceof LedgerUnavailableError) throw e;
+    work.deps.logger.warn(`summary of the kept files of alert ${record.alertId} failed: ${errorMessage(e)}`);
+    return record;
+  }
+}
+
 /** The message for a record. */
 export function toNotification(
   record: CaptureRecord,
   extras: { link?: string; reportUrl?: string; reportLink?: string } = {},
 ): CaptureNotification {
   const failed = record.state === 'failed' || record.captureStatus === 'Error';
-  let summary: CaptureSummary | undefined;
-  if (record.summaryJson) {
-    try {
-      const parsed = JSON.parse(record.summaryJson) as CaptureSummary & { truncated?: boolean };
-      if (!parsed.truncated) summary = parsed;
-    } catch {
-      summary = undefined;
-    }
-  }
+  const summary = parseSummary(record.summaryJson);
+  const before = preAlertEvidenceOf(record);
   return {
     type: failed ? 'capture.failed' : 'capture.completed',
     idempotencyKey: captureIdempotencyKey(record.alertId, record.captureName ?? record.target),
@@ -223,5 +254,7 @@ export function toNotification(
         ? { reason: record.reason } // a completed capture without its summary says why
         : {}),
     ...(summary ? { summary } : {}),
+    ...(before ? { before } : {}),
+    ...(before?.summary && summary ? { change: compareSummaries(before.summary, summary) } : {}),
   };
 }

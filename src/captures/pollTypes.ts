@@ -4,8 +4,12 @@ import type { CaptureReports } from '../report/CaptureReports.js';
 
 /** What the poller needs besides the orchestration's deps. */
 export interface PollDeps extends CaptureDeps {
-  /** The capture files in storage (summary, download link); absent, messages go without them. */
-  files?: Pick<CaptureFiles, 'summarize' | 'link'>;
+  /**
+   * The capture files in storage (summary, download link; the kept ring files of an alert and their summary);
+   * absent, messages go without them, and without `keepRing` no alert keeps pre-alert files.
+   */
+  files?: Pick<CaptureFiles, 'summarize' | 'link'> &
+    Partial<Pick<CaptureFiles, 'keepRing' | 'summarizeKept'>>;
   /** The capture reports in storage (made once, linked from every message); absent, messages go without them. */
   reports?: Pick<CaptureReports, 'ensure' | 'link'>;
   /** The VMs' standing rings (pre-alert evidence); absent, no alert keeps pre-alert files. */

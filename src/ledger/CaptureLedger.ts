@@ -109,9 +109,15 @@ const MAX_SWEEP_DAYS = 62;
 /** Concurrent point reads when listing the active records. */
 const READ_CONCURRENCY = 16;
 
-/** A record's due time as the active index stores it: its `nextAttemptAt`, or '' (due now, sorts first). */
-function dueOf(nextAttemptAt: unknown): string {
-  return typeof nextAttemptAt === 'string' ? nextAttemptAt : '';
+/**
+ * A record's due time as the active index stores it: its `nextAttemptAt`, or '' (due now, sorts first), or its
+ * `keepDueAt` when that is earlier (an alert's pre-alert files are kept on the next tick while its capture waits
+ * for budget or runs for minutes).
+ */
+function dueOf(entity: { nextAttemptAt?: unknown; keepDueAt?: unknown }): string {
+  const next = typeof entity.nextAttemptAt === 'string' ? entity.nextAttemptAt : '';
+  const keep = typeof entity.keepDueAt === 'string' ? entity.keepDueAt : undefined;
+  return keep !== undefined && next !== '' && keep < next ? keep : next;
 }
 
 /** The PartitionKey of the creation-day index holding the records created on `iso`'s day. */
@@ -268,7 +274,7 @@ export class CaptureLedger {
         this.client.upsertEntity(entry(dayPartition(createdAt)), 'Replace', withDeadline(this.access)),
         entity.active === true
           ? this.client.upsertEntity(
-              { ...entry(ACTIVE_PARTITION_KEY), dueAt: dueOf(entity.nextAttemptAt) },
+              { ...entry(ACTIVE_PARTITION_KEY), dueAt: dueOf(entity) },
               'Replace',
               withDeadline(this.access),
             )
@@ -279,7 +285,7 @@ export class CaptureLedger {
     }
   }
 
-  /** Moves the active index entry's due time (the record's `nextAttemptAt`). */
+  /** Moves the active index entry's due time (see {@link dueOf}). */
   private async setDue(rowKey: string, createdAt: string, dueAt: string): Promise<void> {
     try {
       await this.client.upsertEntity(
@@ -335,8 +341,8 @@ export class CaptureLedger {
     const entity = toCaptureEntity(next);
     // The active index carries each record's due time, so a tick reads only the records due. It may be early
     // (an extra read), never late: moved earlier before the record is written, later only after.
-    const oldDue = dueOf(record.nextAttemptAt);
-    const newDue = dueOf(next.nextAttemptAt);
+    const oldDue = dueOf(record);
+    const newDue = dueOf(next);
     const stillActive = isActiveRecord(next);
     if (stillActive && newDue < oldDue) await this.setDue(entity.rowKey, record.createdAt, newDue);
     let written: CaptureRecord;

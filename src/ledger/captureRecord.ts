@@ -108,6 +108,33 @@ export interface CaptureRecord {
    * is always valid JSON: shrink the summary (fewer conversations) before storing it.
    */
   summaryJson?: string;
+  /**
+   * The stretch of the VM's ring an alert keeps (`alertKeepWindow`: alert window start − margin, to the fired
+   * time), ISO. Set by the webhook on a Fired alert's record; manual and ring records keep nothing.
+   */
+  keepWindowStart?: string;
+  keepWindowEnd?: string;
+  /**
+   * While set, the keep step is due at this time (ISO), whatever the record's `nextAttemptAt`: the ledger's active
+   * index is due at the earlier of the two. Cleared when the keep step ended (all kept, no ring, or
+   * `RING_KEEP_WAIT_SECONDS` after the fired time); the notification waits for that.
+   */
+  keepDueAt?: string;
+  /** Blob names of the kept ring files in `capture-kept`, oldest first (the alert's "before"). */
+  keptFiles?: string[];
+  /** First packet of the oldest kept file (ISO). */
+  keptFrom?: string;
+  /** The oldest kept file starts at or before the window's start (false: rotation had deleted it). */
+  keptCoversStart?: boolean;
+  /** The window's end is in a kept file: nothing more was to come. */
+  keepComplete?: boolean;
+  /** Why the keep step ended as it did, in plain words ("no ring on this VM", "…still being written…"). */
+  keepNote?: string;
+  /**
+   * The kept files' summary as JSON (the alert's "before"), made once when notifying. One property of at most
+   * {@link TABLE_STRING_MAX_CHARS}; a longer one is stored as `{"truncated":true,"originalLength":n}`.
+   */
+  beforeSummaryJson?: string;
   /** The entity's ETag: every {@link CaptureLedger.transition} is conditional on it. */
   etag: string;
 }
@@ -187,6 +214,11 @@ const TEXT_FIELDS = [
   'createOperationUrl',
   'statusOperationUrl',
   'statusCheckAt',
+  'keepWindowStart',
+  'keepWindowEnd',
+  'keepDueAt',
+  'keptFrom',
+  'keepNote',
 ] as const satisfies readonly (keyof CaptureRecord)[];
 
 /**
@@ -217,6 +249,15 @@ export function toCaptureEntity(record: Omit<CaptureRecord, 'etag'>): CaptureEnt
       RECORD_TEXT_MAX_CHARS,
     );
   }
+  if (record.keptFiles !== undefined) entity.keptFiles = storedNames(record.keptFiles);
+  if (record.beforeSummaryJson !== undefined) {
+    entity.beforeSummaryJson =
+      record.beforeSummaryJson.length <= TABLE_STRING_MAX_CHARS
+        ? record.beforeSummaryJson
+        : JSON.stringify({ truncated: true, originalLength: record.beforeSummaryJson.length });
+  }
+  if (record.keptCoversStart !== undefined) entity.keptCoversStart = record.keptCoversStart;
+  if (record.keepComplete !== undefined) entity.keepComplete = record.keepComplete;
   if (record.summaryJson !== undefined) {
     const chunks = splitText(record.summaryJson, SUMMARY_CHUNK_CHARS, SUMMARY_MAX_CHUNKS) ?? [
       JSON.stringify({ truncated: true, originalLength: record.summaryJson.length }),
@@ -234,7 +275,24 @@ export function toCaptureEntity(record: Omit<CaptureRecord, 'etag'>): CaptureEnt
  */
 function storedText(field: (typeof TEXT_FIELDS)[number], value: string): string {
   if (field === 'storagePath') return stripQuery(value);
-  return field === 'lastError' || field === 'reason' || field === 'note' ? redact(value) : value;
+  return field === 'lastError' || field === 'reason' || field === 'note' || field === 'keepNote'
+    ? redact(value)
+    : value;
+}
+
+/**
+ * A list of blob names as one JSON property of at most {@link TABLE_STRING_MAX_CHARS}: names past that are left out
+ * whole (the list stays JSON). Blob names carry no query string; a name with one loses it.
+ */
+function storedNames(names: readonly string[]): string {
+  const kept: string[] = [];
+  let length = 2;
+  for (const name of names.map(stripQuery)) {
+    length += JSON.stringify(name).length + 1;
+    if (length > TABLE_STRING_MAX_CHARS) break;
+    kept.push(name);
+  }
+  return JSON.stringify(kept);
 }
 
 const optionalText = z.string().optional();
@@ -278,6 +336,15 @@ const storedRecordSchema = z.object({
   statusOperationUrl: optionalText,
   statusCheckAt: optionalText,
   settingsJson: optionalText,
+  keepWindowStart: optionalText,
+  keepWindowEnd: optionalText,
+  keepDueAt: optionalText,
+  keptFiles: optionalText,
+  keptFrom: optionalText,
+  keptCoversStart: z.boolean().optional().catch(undefined),
+  keepComplete: z.boolean().optional().catch(undefined),
+  keepNote: optionalText,
+  beforeSummaryJson: optionalText,
   summaryJsonParts: z.number().int().min(0).max(SUMMARY_MAX_CHUNKS).optional(),
 });
 
@@ -288,12 +355,13 @@ const storedRecordSchema = z.object({
 export function fromCaptureEntity(entity: Record<string, unknown>, etag: string): CaptureRecord | undefined {
   const parsed = storedRecordSchema.safeParse(entity);
   if (!parsed.success) return undefined;
-  const { captureErrors, summaryJsonParts, ...rest } = parsed.data;
+  const { captureErrors, keptFiles, summaryJsonParts, ...rest } = parsed.data;
   const record: CaptureRecord = { ...rest, etag };
   for (const key of Object.keys(record) as (keyof CaptureRecord)[]) {
     if (record[key] === undefined) delete record[key];
   }
   if (captureErrors !== undefined) record.captureErrors = parseStringArray(captureErrors);
+  if (keptFiles !== undefined) record.keptFiles = parseNames(keptFiles);
   if (summaryJsonParts !== undefined) {
     let json = '';
     for (let i = 0; i < summaryJsonParts; i++) {
@@ -313,6 +381,17 @@ function parseStringArray(json: string): string[] {
     // A cut list is not JSON any more: keep what the reader can still use.
   }
   return [json];
+}
+
+/** Blob names stored by {@link storedNames}; a value that does not parse names no file (never a garbage name). */
+function parseNames(json: string): string[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  } catch {
+    // Not written by storedNames: nothing to name.
+  }
+  return [];
 }
 
 /** Counts are stored as Int32, which the service infers from a JS integer. */

@@ -1,4 +1,5 @@
 import { redact, stripQuery } from '../logger.js';
+import type { SummaryChange } from '../pcap/compareSummaries.js';
 import type { CaptureSummary, ConversationStat } from '../pcap/types.js';
 
 /** How many conversations a message carries: the on-call person reads the top ones, the file has the rest. */
@@ -64,6 +65,38 @@ export interface CaptureNotification {
   reason?: string;
   /** What the capture shows; in messages `conversations` is trimmed to the top {@link MAX_NOTIFIED_CONVERSATIONS}. */
   summary?: CaptureSummary;
+  /**
+   * The minutes before the alert, from the VM's ring (only for a ring VM): the kept files, the window they were
+   * kept for and what they show. Sent for a failed or never-started capture too: then it is the only evidence.
+   */
+  before?: PreAlertEvidence;
+  /** What changed from `before.summary` to `summary`, when both are there. */
+  change?: SummaryChange;
+}
+
+/** Most kept file names a message lists; `keptFileCount` says how many there are. */
+export const MAX_NOTIFIED_KEPT_FILES = 20;
+
+/** What an alert kept of its VM's ring. */
+export interface PreAlertEvidence {
+  /** The window kept for (ISO): alert window start − `RING_WINDOW_MARGIN_SECONDS`, to the fired time. */
+  windowStart: string;
+  windowEnd: string;
+  /** First packet of the oldest kept file (ISO). */
+  keptFrom?: string;
+  /** Seconds `keptFrom` is before `windowStart` (negative: it starts after, the start had rotated away). */
+  startsBeforeWindowSeconds?: number;
+  /** The oldest kept file starts at or before the window's start; false: rotation had deleted the start. */
+  coversStart: boolean;
+  /** The window's end is in a kept file. */
+  complete: boolean;
+  /** Blob names in the capture account's `capture-kept` container, oldest first, at most {@link MAX_NOTIFIED_KEPT_FILES}. */
+  keptFiles: string[];
+  keptFileCount: number;
+  /** Why the keeping ended as it did, in plain words, when it did not simply keep the whole window. */
+  note?: string;
+  /** The kept files summarized as one capture; `conversations` trimmed as the capture's. */
+  summary?: CaptureSummary;
 }
 
 /** The idempotency key of a capture attempt: the same for every delivery and retry of its notification. */
@@ -89,6 +122,26 @@ export function toWebhookPayload(n: CaptureNotification): CaptureNotification {
       signals: n.summary.signals.map((s) => ({ ...s, message: redact(s.message) })),
     };
     if (n.summary.partialReason !== undefined) out.summary.partialReason = redact(n.summary.partialReason);
+  }
+  if (n.before !== undefined) out.before = safeEvidence(n.before);
+  return out;
+}
+
+/** The pre-alert part made safe to send: names without query, free text redacted, conversations trimmed. */
+function safeEvidence(before: PreAlertEvidence): PreAlertEvidence {
+  const out: PreAlertEvidence = {
+    ...before,
+    keptFiles: before.keptFiles.slice(0, MAX_NOTIFIED_KEPT_FILES).map(stripQuery),
+  };
+  if (before.note !== undefined) out.note = redact(before.note);
+  if (before.summary !== undefined) {
+    out.summary = {
+      ...before.summary,
+      conversations: topConversations(before.summary.conversations),
+      signals: before.summary.signals.map((s) => ({ ...s, message: redact(s.message) })),
+    };
+    if (before.summary.partialReason !== undefined)
+      out.summary.partialReason = redact(before.summary.partialReason);
   }
   return out;
 }

@@ -132,7 +132,23 @@ export interface CaptureDescription {
     conversationCountText: string;
     signals: string[];
   };
+  /** The minutes before the alert (a ring VM's kept files) and what changed after, in words. */
+  before?: BeforeDescription;
   idempotencyKey: string;
+}
+
+/** The "before and after" of a ring VM's alert, in words. */
+export interface BeforeDescription {
+  /** "Before the alert: 3 kept files from 07:01:02 UTC, 2 min before the alert window (07:03:02 – 07:09:02 UTC)". */
+  heading: string;
+  /** Totals of the kept files, like the capture's. */
+  totals?: string;
+  /** The window's start rotated away, the keep wait ran out...: said plainly. */
+  warnings: string[];
+  /** What changed after the alert, one line each: new conversations, new talkers, new signals, byte rates. */
+  changes: string[];
+  /** The kept files (names in `capture-kept`), at most {@link MAX_LISTED} plus an "and N more" line. */
+  files: string[];
 }
 
 const numberFormat = new Intl.NumberFormat('en-US');
@@ -235,7 +251,65 @@ export function describeCapture(n: CaptureNotification): CaptureDescription {
     if (s.partial)
       d.traffic.partial = `partial summary: ${redact(s.partialReason ?? 'the file could not be read to its end')}`;
   }
+  if (n.before) d.before = describeBefore(n);
   return d;
+}
+
+/** An ISO time as `07:01:02 UTC` (the date is the alert's, shown in the facts). */
+function clock(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? `${new Date(ms).toISOString().slice(11, 19)} UTC` : iso;
+}
+
+/** How far the kept files start before (or after) the alert window: "2 min before the alert window". */
+function startsWords(seconds: number): string {
+  if (seconds === 0) return 'exactly at the start of the alert window';
+  return `${formatDurationSeconds(Math.abs(seconds))} ${seconds > 0 ? 'before' : 'after'} the start of the alert window`;
+}
+
+function describeBefore(n: CaptureNotification): BeforeDescription {
+  const b = n.before!;
+  const count = b.keptFileCount;
+  const files = `${numberFormat.format(count)} kept file${count === 1 ? '' : 's'}`;
+  const from =
+    b.keptFrom !== undefined
+      ? ` from ${clock(b.keptFrom)}${b.startsBeforeWindowSeconds !== undefined ? `, ${startsWords(b.startsBeforeWindowSeconds)}` : ''}`
+      : '';
+  const heading = `Before the alert: ${files}${from} (window ${clock(b.windowStart)} – ${clock(b.windowEnd)})`;
+  const warnings: string[] = [];
+  if (count > 0 && !b.coversStart)
+    warnings.push("the window's start was already rotated out of the ring: the kept files start later");
+  if (b.note !== undefined) warnings.push(redact(b.note));
+  const out: BeforeDescription = {
+    heading,
+    warnings,
+    changes: describeChange(n),
+    files: capList(b.keptFiles.map(stripQuery)),
+  };
+  const s = b.summary;
+  if (s)
+    out.totals = `${numberFormat.format(s.packets)} packets, ${formatBytes(s.bytes)} over ${formatDurationSeconds(s.durationSeconds)}`;
+  return out;
+}
+
+/** What changed from before to after, one line each; empty without both summaries. */
+function describeChange(n: CaptureNotification): string[] {
+  const c = n.change;
+  if (!c) return [];
+  const lines: string[] = [];
+  const rate = (v: number | undefined): string => (v === undefined ? '?' : `${formatBytes(v)}/s`);
+  lines.push(`Byte rate: ${rate(c.bytesPerSecond.before)} before, ${rate(c.bytesPerSecond.after)} after`);
+  if (c.newSignals.length > 0) lines.push(`Signals only after: ${c.newSignals.join(', ')}`);
+  if (c.newTalkers.length > 0)
+    lines.push(`New top talkers: ${c.newTalkers.map((t) => t.address).join(', ')}`);
+  const conversations = topConversations(c.newConversations).map(
+    (x) => `New after the alert: ${x.protocol} ${x.a} ↔ ${x.b} (${formatBytes(x.bytes)})`,
+  );
+  if (conversations.length === 0) lines.push('No conversation after the alert that was not there before');
+  lines.push(...conversations);
+  if (c.beforeTruncated)
+    lines.push('(before lists only its top conversations: a "new" one may have been there, smaller)');
+  return capList(lines.map(redact));
 }
 
 function percent(part: number, whole: number): string {

@@ -146,6 +146,35 @@ export function toSlackPayload(n: CaptureNotification): SlackPayload {
   }
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
 
+  const b = d.before;
+  if (b) {
+    blocks.push({ type: 'divider' });
+    const lines = [`*${escapeSlack(b.heading)}*`];
+    if (b.totals) lines.push(escapeSlack(b.totals));
+    for (const w of b.warnings) lines.push(`:warning: ${escapeSlack(w)}`);
+    blocks.push(mrkdwnSection(lines.join('\n')));
+    if (b.changes.length > 0) {
+      blocks.push(
+        mrkdwnSection(
+          `*What changed after the alert*\n${b.changes.map((c) => `• ${escapeSlack(c)}`).join('\n')}`,
+        ),
+      );
+    }
+    if (b.files.length > 0)
+      blocks.push({
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: truncate(
+              `Kept files (capture-kept): ${b.files.map(code).join(', ')}`,
+              SLACK_LIMITS.sectionText,
+            ),
+          },
+        ],
+      });
+  }
+
   const t = d.traffic;
   if (t) {
     blocks.push({ type: 'divider' });

@@ -183,6 +183,21 @@ function render(d: CaptureDescription, caps: TextCaps): TeamsPayload {
   // What the message keeps whatever else has to go.
   const essentials = body.length;
 
+  // Before the capture's own traffic, so that the chat message drops the traffic details first: for a capture
+  // that failed, the kept files are the only evidence.
+  const b = d.before;
+  if (b) {
+    body.push(text(b.heading, { weight: 'Bolder', separator: true, spacing: 'Medium' }));
+    if (b.totals) body.push(text(b.totals, { spacing: 'None' }));
+    for (const w of b.warnings) body.push(text(`⚠️ ${w}`, { color: 'Warning', spacing: 'None' }));
+    if (b.changes.length > 0) {
+      body.push(text('What changed after the alert', { weight: 'Bolder', spacing: 'Small' }));
+      for (const c of b.changes) body.push(textBlock(`• ${c}`, caps.item, { spacing: 'None' }));
+    }
+    if (b.files.length > 0)
+      body.push(text(`Kept files (capture-kept): ${b.files.join(', ')}`, { isSubtle: true, size: 'Small' }));
+  }
+
   const t = d.traffic;
   if (t) {
     body.push(text('Traffic', { weight: 'Bolder', separator: true, spacing: 'Medium' }));

@@ -17,6 +17,11 @@ export interface SummarizeOptions extends SummaryBuilderOptions {
   now?: () => number;
   /** Also called with every packet record, e.g. by a `TimelineBuilder` for the report. */
   onPacket?: PacketHandler;
+  /**
+   * Packets after this time (ms since the epoch) are read but not counted: the last kept ring file of an alert
+   * runs on past its fired time, and its "before" ends there.
+   */
+  untilMs?: number;
 }
 
 /** A source of capture bytes: a Node readable stream (file, blob download, stdin) or any async iterable of chunks. */
@@ -36,12 +41,19 @@ class Summarizer {
     this.builder = new SummaryBuilder(options);
     const builder = this.builder;
     const onPacket = options.onPacket;
-    this.reader = new CaptureReader(
+    const handle: PacketHandler =
       onPacket === undefined
         ? (packet) => builder.add(packet)
         : (packet) => {
             builder.add(packet);
             onPacket(packet);
+          };
+    const until = options.untilMs;
+    this.reader = new CaptureReader(
+      until === undefined
+        ? handle
+        : (packet) => {
+            if (packet.seconds * 1000 + packet.nanoseconds / 1e6 <= until) handle(packet);
           },
     );
     this.now = options.now ?? Date.now;

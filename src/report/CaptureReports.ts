@@ -3,6 +3,7 @@ import {
   BlobClient,
   BlobSASPermissions,
   BlobServiceClient,
+  ContainerClient,
   generateBlobSASQueryParameters,
   RestError,
   SASProtocol,
@@ -13,10 +14,13 @@ import {
   storageDeadline,
   type CaptureFileCallOptions,
 } from '../captures/CaptureFiles.js';
+import { KEPT_CONTAINER, keptFolderFor } from '../captures/keepRingFiles.js';
+import { preAlertEvidenceOf } from '../captures/preAlertEvidence.js';
+import { readKeptFiles } from '../captures/readKeptFiles.js';
 import type { Config } from '../config.js';
 import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { makeReport } from './makeReport.js';
-import type { ReportCapture } from './types.js';
+import type { ReportBefore, ReportCapture } from './types.js';
 
 /** The container the reports are written to, in the capture storage account, next to Network Watcher's. */
 export const REPORT_CONTAINER = 'capture-reports';
@@ -94,27 +98,39 @@ export class CaptureReports {
 
   /**
    * The URL (no query string) of the capture's report, making and writing it first if it is not there yet;
-   * undefined when the record names no capture file in the capture account.
+   * undefined when the record names no capture file in the capture account and kept no ring files. A ring VM's
+   * alert gets a "Before and after" section (its kept files, stored on the record); when its capture did not
+   * finish, the report is made of the kept files alone (next to them: `kept/{alert}/report.html`).
    */
   async ensure(record: CaptureRecord, options: CaptureReportCallOptions = {}): Promise<string | undefined> {
-    const blobs = record.storagePath ? this.blobs(record.storagePath) : undefined;
+    const blobs = this.blobsOf(record);
     if (!blobs) return undefined;
-    const { capture, report } = blobs;
+    const { capture, report, before } = blobs;
     const call = () => ({ abortSignal: storageDeadline(options, STORAGE_CALL_TIMEOUT_IN_MS) });
     if (await report.exists(call())) return report.url;
     const timeLimitInMs = this.config.summaryTimeLimitSeconds * 1000;
-    const download = await capture.download(0, undefined, {
-      abortSignal: storageDeadline(options, timeLimitInMs + 5000),
-    });
-    if (!download.readableStreamBody) return undefined;
-    const { html } = await makeReport(
-      download.readableStreamBody,
-      {
-        ...reportCaptureOf(record, capture.name.split('/').pop() ?? capture.name),
-        ...(download.contentLength !== undefined ? { fileBytes: download.contentLength } : {}),
-      },
-      { timeLimitInMs },
-    );
+    const abortSignal = storageDeadline(options, timeLimitInMs + 5000);
+    let made: Awaited<ReturnType<typeof makeReport>>;
+    if (capture) {
+      const download = await capture.download(0, undefined, { abortSignal });
+      if (!download.readableStreamBody) return undefined;
+      made = await makeReport(
+        download.readableStreamBody,
+        {
+          ...reportCaptureOf(record, capture.name.split('/').pop() ?? capture.name),
+          ...(download.contentLength !== undefined ? { fileBytes: download.contentLength } : {}),
+        },
+        { timeLimitInMs, ...(before ? { before } : {}) },
+      );
+    } else {
+      const kept = record.keptFiles ?? [];
+      made = await makeReport(
+        readKeptFiles(this.container(KEPT_CONTAINER), kept, abortSignal),
+        reportCaptureOf(record, `${kept.length} kept ring file${kept.length === 1 ? '' : 's'}`),
+        { timeLimitInMs, ...(before ? { before } : {}) },
+      );
+    }
+    const { html } = made;
     if (this.service) {
       // Only Azurite needs the container made here; in Azure it comes with the deployment (infra/).
       // A failed (or cut) attempt is not remembered: the next call tries again.
@@ -145,7 +161,7 @@ export class CaptureReports {
 
   /** A read-only link to the report valid for {@link REPORT_LINK_TTL_SECONDS}; for messages only, never logs. */
   async link(record: CaptureRecord, options: CaptureReportCallOptions = {}): Promise<string | undefined> {
-    const report = record.storagePath ? this.blobs(record.storagePath)?.report : undefined;
+    const report = this.blobsOf(record)?.report;
     if (!report) return undefined;
     const startsOn = new Date(this.now() - 5 * 60_000); // clock skew between us and storage
     const expiresOn = new Date(this.now() + REPORT_LINK_TTL_SECONDS * 1000);
@@ -184,6 +200,41 @@ export class CaptureReports {
       abortSignal: options.abortSignal ?? AbortSignal.timeout(30_000),
     });
     return succeeded ? report.url : undefined;
+  }
+
+  /**
+   * Where a record's report comes from and goes: its capture's file when it finished (or kept nothing), else its
+   * kept ring files; with the record's pre-alert evidence when it kept any.
+   */
+  private blobsOf(
+    record: CaptureRecord,
+  ): { capture?: BlobClient; report: BlobClient; before?: ReportBefore } | undefined {
+    const evidence = preAlertEvidenceOf(record);
+    const kept = (record.keptFiles?.length ?? 0) > 0;
+    const fromFile = record.storagePath && (record.state === 'finished' || !kept);
+    if (fromFile) {
+      const blobs = this.blobs(record.storagePath!);
+      return blobs && { ...blobs, ...(evidence ? { before: evidence } : {}) };
+    }
+    if (!kept || !evidence) return undefined;
+    const afterMissing =
+      record.state === 'finished'
+        ? 'its file is not in the capture account'
+        : (record.reason ?? 'the capture failed');
+    return {
+      report: this.container(REPORT_CONTAINER).getBlobClient(`${keptFolderFor(record.alertId)}report.html`),
+      before: { ...evidence, afterMissing },
+    };
+  }
+
+  /** A container of the capture account: through the connection string locally, with the identity in Azure. */
+  private container(name: string): ContainerClient {
+    if (this.service) return this.service.getContainerClient(name);
+    const account = (this.config.captureStorageAccountId.split('/').pop() ?? '').toLowerCase();
+    return new ContainerClient(
+      `https://${account}.blob.${this.config.storageEndpointSuffix}/${name}`,
+      this.credential,
+    );
   }
 
   /**

@@ -5,13 +5,15 @@ import { TimelineBuilder } from '../pcap/TimelineBuilder.js';
 import type { CaptureSummary } from '../pcap/types.js';
 import { GeoDatabase } from './GeoDatabase.js';
 import { renderReport, type RenderReportOptions } from './renderReport.js';
-import type { ReportCapture } from './types.js';
+import type { ReportBefore, ReportCapture } from './types.js';
 import { mapSource } from './worldMap.js';
 
 /** Options for {@link makeReport}. */
 export interface MakeReportOptions extends Pick<SummarizeOptions, 'timeLimitInMs' | 'abortSignal' | 'now'> {
   /** Overrides for the renderer; by default the offline databases shipped with the app and this package's version. */
   render?: Partial<RenderReportOptions>;
+  /** A ring VM's alert: what it kept before it fired, shown beside this capture ("Before and after"). */
+  before?: ReportBefore;
 }
 
 /** A report and the summary it shows. */
@@ -67,7 +69,7 @@ export async function makeReport(
       yield chunk as Uint8Array;
     }
   }
-  const { render, ...summarize } = options;
+  const { render, before, ...summarize } = options;
   const summary = await summarizeStream(hashed(), { ...summarize, onPacket: (p) => timeline.add(p) });
   // A partial read hashed only part of the file: a digest of that would look like the file's, so leave it out.
   const sha256 = capture.sha256 ?? (summary.partial ? undefined : hash.digest('hex'));
@@ -75,6 +77,7 @@ export async function makeReport(
   const html = renderReport(
     {
       summary,
+      ...(before !== undefined ? { before } : {}),
       ...(drawn !== undefined ? { timeline: drawn } : {}),
       capture: {
         ...capture,

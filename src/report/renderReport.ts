@@ -4,6 +4,7 @@ import type { CaptureSummary, CountedName } from '../pcap/types.js';
 import { BUCKET_NAMES, buildReportContext, type GeoLookup } from './buildReportContext.js';
 import { escapeHtml, jsonForScript } from './escapeHtml.js';
 import type { DataSource } from './GeoDatabase.js';
+import { renderBeforeAfter } from './renderBeforeAfter.js';
 import { renderMap } from './renderMap.js';
 import { protocolClass, renderTimeline } from './renderTimeline.js';
 import { REPORT_SCRIPT } from './reportScript.js';
@@ -241,6 +242,15 @@ export function renderReport(input: ReportInput, opts: RenderReportOptions): str
       `${context.omitted.conversations} more (${context.omitted.packets} packets, ${escapeHtml(formatBytes(context.omitted.bytes))}) are rolled up here.</p>`
     : '';
   const generatedAt = (opts.generatedAt ?? new Date()).toISOString();
+  const before = input.before;
+  // Without a capture after the alert, the page is made of the kept files: its summary is the before.
+  const beforeAfter = before
+    ? `<section id="before-after" aria-labelledby="before-after-h"><h2 id="before-after-h">Before and after the alert</h2>${renderBeforeAfter(
+        before,
+        before.afterMissing === undefined ? summary : undefined,
+        capture,
+      )}</section>`
+    : '';
 
   return `<!doctype html>
 <html lang="en">
@@ -256,10 +266,11 @@ export function renderReport(input: ReportInput, opts: RenderReportOptions): str
 <body>
 <header>
 <h1>${escapeHtml(title)}</h1>
-<nav class="toc" aria-label="Sections"><a href="#verdict">Verdict</a><a href="#signals">Signals</a><a href="#timeline-section">Timeline</a><a href="#conversations">Conversations</a><a href="#endpoints">Endpoints</a><a href="#protocols">Protocols and ports</a><a href="#map-section">Map</a><a href="#provenance">Provenance</a></nav>
+<nav class="toc" aria-label="Sections"><a href="#verdict">Verdict</a>${before ? '<a href="#before-after">Before and after</a>' : ''}<a href="#signals">Signals</a><a href="#timeline-section">Timeline</a><a href="#conversations">Conversations</a><a href="#endpoints">Endpoints</a><a href="#protocols">Protocols and ports</a><a href="#map-section">Map</a><a href="#provenance">Provenance</a></nav>
 </header>
 <main>
 <section id="verdict" aria-labelledby="verdict-h"><h2 id="verdict-h">Verdict</h2>${verdict(input)}</section>
+${beforeAfter}
 <form class="filters" role="search" aria-label="Filter every view">
 <label>Protocol<select id="f-proto">${options(
     protocolsInConversations.map((p) => [p, p]),
@@ -308,9 +319,9 @@ ${sources}
 </ul>
 </section>
 </main>
-<footer>This page is self-contained: it makes no network request. The summary JSON is in <code>#capture-summary</code>.</footer>
+<footer>This page is self-contained: it makes no network request. The summary JSON is in <code>#capture-summary</code>${before?.summary ? ", the kept files' (before the alert) in <code>#capture-before</code>" : ''}.</footer>
 <script type="application/json" id="capture-summary">${jsonForScript(embeddedSummary)}</script>
-<script type="application/json" id="report-context">${jsonForScript(pageContext)}</script>
+${before?.summary ? `<script type="application/json" id="capture-before">${jsonForScript(before.summary)}</script>\n` : ''}<script type="application/json" id="report-context">${jsonForScript(pageContext)}</script>
 <script>${REPORT_SCRIPT}</script>
 </body>
 </html>

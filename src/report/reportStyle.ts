@@ -56,7 +56,9 @@ svg text{fill:var(--muted);font-size:11px}
 .p-tcp{fill:var(--tcp)}.p-udp{fill:var(--udp)}.p-icmp{fill:var(--icmp)}.p-icmpv6{fill:var(--icmpv6)}.p-arp{fill:var(--arp)}
 .p-other{fill:var(--other)}.m-syn{fill:var(--syn)}.m-rst{fill:var(--rst)}.m-retx{fill:var(--retx)}
 .fired{stroke:var(--bad);stroke-width:1.5;stroke-dasharray:4 3}.fired-label{fill:var(--bad)}
-.sel{fill:var(--accent);opacity:.15}.c0-sw{fill:var(--c0)}
+.sel{fill:var(--accent);opacity:.15}
+.ba-before{fill:var(--c3)}.ba-after{fill:var(--udp)}.ba-window{fill:none;stroke:var(--warn);stroke-width:2;stroke-dasharray:5 3}
+.new-conversations li{margin:2px 0}#before-after-table{width:auto;margin:8px 0}.c0-sw{fill:var(--c0)}
 .buckets{display:flex;flex-wrap:wrap;gap:6px 10px;margin:6px 0}
 .provenance li{margin:2px 0}
 footer{color:var(--muted);font-size:.8rem;margin-top:32px;padding-bottom:24px}

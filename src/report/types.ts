@@ -1,4 +1,5 @@
 import type { CaptureTimeline } from '../pcap/TimelineBuilder.js';
+import type { PreAlertEvidence } from '../notify/captureNotification.js';
 import type { CaptureSummary } from '../pcap/types.js';
 
 /** What the report knows about the capture besides its packets: the alert, the capture resource and the file. */
@@ -28,8 +29,22 @@ export interface ReportCapture {
   settings?: Record<string, string | number | boolean>;
 }
 
+/**
+ * A ring VM's alert: what it kept of the ring before it fired (as the message carries it, `summary` the kept
+ * files' own).
+ */
+export interface ReportBefore extends PreAlertEvidence {
+  /**
+   * Set when there is no capture after the alert (it failed or never started), in plain words: the report is then
+   * made of the kept files alone, and its other sections show them.
+   */
+  afterMissing?: string;
+}
+
 /** Everything one report is drawn from. */
 export interface ReportInput {
+  /** The minutes before the alert (a ring VM's kept files): a "Before and after" section. */
+  before?: ReportBefore;
   /** The summary exactly as `alert-capture summarize --json` prints it. */
   summary: CaptureSummary;
   /** Traffic over time; without it the timeline says so. */

@@ -1,5 +1,6 @@
 import { classifyAlert, readCaptureOverrides, type CaptureTarget } from '../alerts/classifyAlert.js';
 import { parseAlert, type AlertEvent } from '../alerts/parseAlert.js';
+import { alertKeepWindow } from '../captures/alertKeepWindow.js';
 import { attemptCaptureName } from '../captures/captureName.js';
 import { targetKeyOf, targetName } from '../captures/captureTarget.js';
 import { effectiveCaptureSettings } from '../captures/captureParameters.js';
@@ -71,6 +72,25 @@ export function fastPathGraceSeconds(config: Pick<CaptureDeps['config'], 'fastPa
   return config.fastPathTimeoutSeconds + 10;
 }
 
+/**
+ * What a Fired alert keeps of its VM's ring (if the VM has one: the poller's keep step asks), recorded with the
+ * alert: the window, and the keep step due from now, whatever the capture's own next attempt (the keep step
+ * itself leaves the record to the fast path for its grace).
+ */
+function keepOf(
+  event: AlertEvent,
+  config: CaptureDeps['config'],
+  nowMs: number,
+): Pick<CaptureRecord, 'keepWindowStart' | 'keepWindowEnd' | 'keepDueAt'> {
+  const window = alertKeepWindow(event, config.ring);
+  if (!Number.isFinite(window.startMs) || !Number.isFinite(window.endMs)) return {};
+  return {
+    keepWindowStart: new Date(window.startMs).toISOString(),
+    keepWindowEnd: new Date(window.endMs).toISOString(),
+    keepDueAt: new Date(nowMs).toISOString(),
+  };
+}
+
 async function captureAlert(
   event: AlertEvent,
   target: CaptureTarget,
@@ -116,6 +136,7 @@ async function captureAlert(
       // The fast path below works on this record: a poller tick in the meantime would drive it too (twice the ARM
       // calls while ARM throttles, and the webhook answering its own capture `alreadyCapturing`).
       nextAttemptAt: new Date((deps.now ?? Date.now)() + fastPathGraceSeconds(config) * 1000).toISOString(),
+      ...keepOf(event, config, (deps.now ?? Date.now)()),
     });
     if (!inserted.created)
       return answer(200, 'duplicate', `alert already received (state ${inserted.existing.state})`);

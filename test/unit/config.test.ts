@@ -279,6 +279,7 @@ describe('ring settings (RING_*)', () => {
       filters: [],
       windowMarginSeconds: 60,
       defaultLookbackSeconds: 600,
+      keepWaitSeconds: 900,
     });
   });
 

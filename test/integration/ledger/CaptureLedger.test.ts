@@ -236,6 +236,50 @@ describe('CaptureLedger.listActive', () => {
   });
 });
 
+describe('CaptureLedger.listDue and an alert keeping its ring files', () => {
+  it('is due at the earlier of nextAttemptAt and keepDueAt, and at nextAttemptAt again once keeping ended', async () => {
+    const isolated = await freshLedger({ now: () => clock.now });
+    const at = (seconds: number) => new Date(clock.now.getTime() + seconds * 1000);
+    const result = await isolated.insert(
+      newRecord({ nextAttemptAt: at(600).toISOString(), keepDueAt: at(15).toISOString() }),
+    );
+    if (!result.created) throw new Error('expected a new record');
+    const due = async (seconds: number) => (await isolated.listDue(at(seconds))).records.length;
+    expect(await due(10)).toBe(0);
+    expect(await due(15)).toBe(1);
+
+    // Kept once, due again on the next tick: still before nextAttemptAt.
+    const later = await isolated.transition(result.record, { keepDueAt: at(30).toISOString() });
+    expect(await due(20)).toBe(0);
+    expect(await due(30)).toBe(1);
+    // Keeping ended: only the capture's own time counts.
+    await isolated.transition(later!, { keepDueAt: undefined, keepComplete: true });
+    expect(await due(300)).toBe(0);
+    expect(await due(600)).toBe(1);
+  });
+
+  it('stores and reads back what was kept', async () => {
+    const record = await inserted({
+      keepWindowStart: '2025-03-01T07:54:00.000Z',
+      keepWindowEnd: '2025-03-01T08:00:00.000Z',
+      keptFiles: ['kept/a-1/0a1b2c-1.cap', 'kept/a-1/0a1b2c-2.cap'],
+      keptFrom: '2025-03-01T07:53:10.000Z',
+      keptCoversStart: false,
+      keepComplete: true,
+      keepNote: 'kept what was there: https://x.blob.core.windows.net/c/b?sv=1&sig=SECRET',
+      beforeSummaryJson: '{"packets":3}',
+    });
+    const read = await ledger.get(record.alertId);
+    expect(read).toMatchObject({
+      keptFiles: ['kept/a-1/0a1b2c-1.cap', 'kept/a-1/0a1b2c-2.cap'],
+      keptCoversStart: false,
+      keepComplete: true,
+      beforeSummaryJson: '{"packets":3}',
+    });
+    expect(read?.keepNote).not.toContain('SECRET');
+  });
+});
+
 describe('CaptureLedger.listByTarget', () => {
   it('finds the active records of a target whatever the case, newest first', async () => {
     const vmName = `vm-case-${Date.now()}`;

@@ -102,11 +102,11 @@ describe.each(ASSUMPTIONS)('keeping the pre-alert files of a ring (%o)', (assump
     const window = alertKeepWindow({ firedAt, windowStartAt: new Date(t0).toISOString() }, config.ring);
     expect(window).toEqual({ startMs: t0 - 60_000, endMs: t0 + 300_000 });
     const files = new CaptureFiles(config, emulatorCredential(emulator));
-    let kept = await files.keepRing(storagePath, ALERT_ID, window);
+    let kept = await files.keepRing([storagePath], ALERT_ID, window);
     // The fired moment is in the file still being written: the poller calls again each tick until complete.
     for (let tick = 0; !kept?.complete && tick < 40; tick++) {
       await emulator.advanceClock(15);
-      kept = await files.keepRing(storagePath, ALERT_ID, window);
+      kept = await files.keepRing([storagePath], ALERT_ID, window);
     }
     expect(kept).toMatchObject({ complete: true, coversStart: true });
     expect(kept!.kept.every((n) => n.startsWith(`kept/${ALERT_ID.split('/').pop()!}-`))).toBe(true);
@@ -158,11 +158,51 @@ describe.each(ASSUMPTIONS)('keeping the pre-alert files of a ring (%o)', (assump
   });
 });
 
+describe('a window across a re-armed ring', () => {
+  it('keeps the end of the old generation and the start of the new one, names unique per generation', async () => {
+    emulator.configure(ASSUMPTIONS[0]);
+    const VM = `/subscriptions/${SUB}/resourceGroups/app-rg/providers/Microsoft.Compute/virtualMachines/ring-${randomUUID().slice(0, 8)}`;
+    emulator.registerVm({ id: VM, location: 'westeurope' });
+    const ALERT_ID = `/subscriptions/${SUB}/providers/Microsoft.AlertsManagement/alerts/${randomUUID()}`;
+    const client = networkClient(emulator, SUB, { maxRetries: 0 });
+    const arm = async (name: string): Promise<string> => {
+      await client.packetCaptures.beginCreate(
+        NW.rg,
+        NW.name,
+        name,
+        ringCaptureParameters(VM, config.ring, [], config.captureStorageAccountId),
+      );
+      return (await client.packetCaptures.get(NW.rg, NW.name, name)).storageLocation!.storagePath!;
+    };
+    const base = `alertcap-ring-${randomUUID().slice(0, 8)}`;
+    const oldPath = await arm(`${base}-1`);
+    await emulator.advanceClock(300);
+    // Re-armed: the new generation starts, then the old one is stopped (they overlap briefly).
+    const newPath = await arm(`${base}-2`);
+    await emulator.advanceClock(5);
+    await client.packetCaptures.beginStopAndWait(NW.rg, NW.name, `${base}-1`);
+    const rearmedAt = emulator.now();
+    await emulator.advanceClock(300);
+
+    const window = { startMs: rearmedAt - 120_000, endMs: rearmedAt + 120_000 };
+    const files = new CaptureFiles(config, emulatorCredential(emulator));
+    const kept = await files.keepRing([newPath, oldPath], ALERT_ID, window);
+    expect(kept).toMatchObject({ complete: true, coversStart: true });
+    // Two generations, each with its own name prefix; no name twice.
+    const generations = new Set(kept!.kept.map((n) => n.split('/').pop()!.split('-')[0]));
+    expect(generations.size).toBe(2);
+    expect(new Set(kept!.kept).size).toBe(kept!.kept.length);
+    // The new generation alone would not reach back to the window's start.
+    const onlyNew = await files.keepRing([newPath], `${ALERT_ID}-new`, window);
+    expect(onlyNew?.coversStart).toBe(false);
+  });
+});
+
 describe('a ring path from ARM', () => {
   it('is refused outside the capture account, and nothing is kept', async () => {
     const files = new CaptureFiles(config, emulatorCredential(emulator));
     expect(
-      await files.keepRing('https://attacker.example/network-watcher-logs/x/', 'alert-1', {
+      await files.keepRing(['https://attacker.example/network-watcher-logs/x/'], 'alert-1', {
         startMs: 0,
         endMs: 1,
       }),

@@ -175,10 +175,11 @@ describe('capture storage', () => {
     expect(
       propertyPath(rule, 'definition.actions.baseBlob.delete.daysAfterModificationGreaterThan')?.text,
     ).toBe('retentionDays');
-    // The capture files and, with the same retention, the reports made of them.
+    // The capture files and, with the same retention, the reports made of them and the ring files alerts kept.
     expect(resolveStrings(file(path), propertyPath(rule, 'definition.filters.prefixMatch'))).toEqual([
       'network-watcher-logs/',
       'capture-reports/',
+      'capture-kept/',
     ]);
   });
 });

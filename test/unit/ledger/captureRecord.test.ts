@@ -155,3 +155,43 @@ describe('toCaptureEntity / fromCaptureEntity', () => {
     expect(fromCaptureEntity(entity, 'e')?.captureErrors).toEqual(['["AgentStopped","Stor…']);
   });
 });
+
+describe('what an alert kept of its ring', () => {
+  it('round-trips the keep fields', () => {
+    const record = {
+      ...base,
+      keepWindowStart: '2025-03-01T07:53:30.000Z',
+      keepWindowEnd: '2025-03-01T07:59:30.000Z',
+      keepDueAt: '2025-03-01T08:00:15.000Z',
+      keptFiles: ['kept/a1-12345678/abcdef-1.cap'],
+      keptFrom: '2025-03-01T07:52:00.000Z',
+      keptCoversStart: true,
+      keepComplete: false,
+      keepNote: 'keeping',
+      beforeSummaryJson: '{"packets":1}',
+    };
+    expect(fromCaptureEntity(toCaptureEntity(record), 'e')).toEqual({ ...record, etag: 'e' });
+  });
+
+  it('stores a list of kept names that fits one property, whole names only, still JSON', () => {
+    const names = Array.from(
+      { length: 2000 },
+      (_, i) => `kept/alert-12345678/abcdef-${i}-${'x'.repeat(20)}.cap`,
+    );
+    const entity = toCaptureEntity({ ...base, keptFiles: names });
+    expect(String(entity.keptFiles).length).toBeLessThanOrEqual(32_000);
+    const read = fromCaptureEntity(entity, 'e')!.keptFiles!;
+    expect(read.length).toBeGreaterThan(100);
+    expect(read).toEqual(names.slice(0, read.length));
+  });
+
+  it('reads a kept list that is not JSON as no files, never as a garbage name', () => {
+    const entity = { ...toCaptureEntity(base), keptFiles: 'kept/a.cap' };
+    expect(fromCaptureEntity(entity, 'e')!.keptFiles).toEqual([]);
+  });
+
+  it('stores a before summary too long for one property as a marker that still parses', () => {
+    const entity = toCaptureEntity({ ...base, beforeSummaryJson: `"${'x'.repeat(40_000)}"` });
+    expect(JSON.parse(String(entity.beforeSummaryJson))).toEqual({ truncated: true, originalLength: 40_002 });
+  });
+});
