@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isWithinAnyScope } from './azure/armId.js';
 import { ringSessionSeconds } from './captures/ringCaptureParameters.js';
 import { ConfigError } from './errors.js';
 
@@ -196,6 +197,7 @@ export const settingsSchema = z
       ),
     RING_TAG_VALUE: z.string().max(256, { error: 'expected at most 256 characters' }).default('on'),
     RING_VM_IDS: vmIds,
+    RING_MAX_VMS: int(50, 1, 1_000),
     RING_FILE_COUNT: int(10, 2, 10_000),
     RING_FILE_SIZE_BYTES: int(10_485_760, 65_536, 4_294_967_295),
     RING_BYTES_PER_PACKET: int(0, 0, 4_294_967_295),
@@ -309,6 +311,15 @@ export const settingsSchema = z
         message: `expected less than the ring's session, min(RING_SESSION_SECONDS, 18000) = ${ringSeconds}, found ${s.RING_REARM_LEAD_SECONDS}`,
       });
     }
+    // A listed ring VM the app may not capture is a mistake to report, not to skip: the operator asked for it.
+    const outside = s.RING_VM_IDS.filter((id) => !isWithinAnyScope(id, s.ALLOWED_SCOPES));
+    if (outside.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RING_VM_IDS'],
+        message: `expected VMs inside ALLOWED_SCOPES (${s.ALLOWED_SCOPES.join(', ')}), found "${outside[0]}"${outside.length > 1 ? ` and ${outside.length - 1} more` : ''} outside`,
+      });
+    }
     if (s.CAPTURE_TIME_LIMIT_SECONDS > s.CAPTURE_MAX_TIME_LIMIT_SECONDS) {
       ctx.addIssue({
         code: 'custom',
@@ -410,11 +421,16 @@ export interface SecureWebhookConfig {
 
 /** Ring-buffer settings (`RING_*`). */
 export interface RingConfig {
-  /** VMs whose tag `tagName` has the value `tagValue` (case-insensitive) keep a ring. */
+  /**
+   * VMs whose tag `tagName` has the value `tagValue` keep a ring. ARM compares tag names case-insensitively and
+   * values as its tag filter does (case-sensitive per its docs): see `src/rings/discoverRingVms.ts`.
+   */
   tagName: string;
   tagValue: string;
-  /** VMs that keep a ring whatever their tags (lower case). */
+  /** VMs that keep a ring whatever their tags (lower case; each inside `allowedScopes`). */
   vmIds: string[];
+  /** At most this many ring VMs (the first by id order); discovery reports how many more were left out. */
+  maxVms: number;
   fileCount: number;
   fileSizeInBytes: number;
   /** Snap length; 0 keeps whole packets. */
@@ -447,6 +463,7 @@ function toConfig(s: Settings): Config {
       tagName: s.RING_TAG_NAME,
       tagValue: s.RING_TAG_VALUE,
       vmIds: s.RING_VM_IDS,
+      maxVms: s.RING_MAX_VMS,
       fileCount: s.RING_FILE_COUNT,
       fileSizeInBytes: s.RING_FILE_SIZE_BYTES,
       bytesToCapturePerPacket: s.RING_BYTES_PER_PACKET,

@@ -38,7 +38,13 @@ var baseOperatorActions = [
   'Microsoft.Compute/virtualMachineScaleSets/read'
   // GET {scale set}/extensions (getAgent of a scale-set instance: the agent is in the scale set's model).
   'Microsoft.Compute/virtualMachineScaleSets/extensions/read'
+  // resources.list with the ring tag filter (listTaggedResources of a monitored subscription: which VMs want a ring).
+  'Microsoft.Resources/subscriptions/resources/read'
+  // resources.listByResourceGroup with the ring tag filter (listTaggedResources of a monitored resource group).
+  'Microsoft.Resources/subscriptions/resourceGroups/resources/read'
 ]
+// No tag write: `alert-capture ring enable|disable` sets the ring tag with the person's own credentials (Tag
+// Contributor, or Microsoft.Resources/tags/write), never with the app's identity.
 
 // Installing the Network Watcher agent on a VM that lacks it (installAgent's PUT): granted only when the app is
 // told to do it.
@@ -77,7 +83,7 @@ resource captureOperatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01
   name: guid(subscription().id, environmentName, 'alert-capture-operator')
   properties: {
     roleName: 'alert-capture packet capture operator (${environmentName})'
-    description: 'Start, follow, stop and delete Network Watcher packet captures on VMs; read VMs, scale sets and their extensions.'
+    description: 'Start, follow, stop and delete Network Watcher packet captures on VMs; read VMs, scale sets and their extensions; list the resources carrying the ring tag.'
     type: 'CustomRole'
     permissions: [
       {

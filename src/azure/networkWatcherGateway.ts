@@ -1,10 +1,20 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { NetworkManagementClient, type PacketCapture } from '@azure/arm-network';
 import { ResourceManagementClient } from '@azure/arm-resources';
+import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import { createHttpHeaders, createPipelineRequest, RestError } from '@azure/core-rest-pipeline';
 import type { CaptureTarget } from '../captures/captureTarget.js';
 import { stripQuery } from '../logger.js';
 import { parseResourceId } from './armId.js';
+import type {
+  ListSubscriptionsOptions,
+  ListTaggedResourcesOptions,
+  RingTagGateway,
+  SubscriptionList,
+  TaggedResource,
+  TaggedResourceList,
+  TagRef,
+} from './ringTagGateway.js';
 import { armStatus } from './armErrors.js';
 import {
   AGENT_PUBLISHER,
@@ -39,6 +49,9 @@ const COMPUTE_API_VERSION = '2024-07-01';
 export const AGENT_EXTENSION_NAME = 'AzureNetworkWatcherExtension';
 /** A status operation whose Retry-After is at most this is read at once, in the same call. */
 const READ_AT_ONCE_SECONDS = 1;
+/** Default bound of a tag-filtered resource list, and of the subscription list. */
+const DEFAULT_MAX_TAGGED_RESOURCES = 5000;
+const DEFAULT_MAX_SUBSCRIPTIONS = 1000;
 
 /** Options for {@link NetworkWatcherGateway}. */
 export interface NetworkWatcherGatewayOptions {
@@ -53,6 +66,12 @@ export interface NetworkWatcherGatewayOptions {
    * by the Bicep from the same parameter its role assignments use). Default Azure's `NetworkWatcherRG`.
    */
   networkWatcherResourceGroup?: string;
+}
+
+/** What every SDK client of the gateway is made with. */
+interface ClientOptions {
+  endpoint: string;
+  retryOptions: { maxRetries: number; retryDelayInMs: number; maxRetryDelayInMs: number };
 }
 
 interface CacheEntry<T> {
@@ -77,9 +96,10 @@ interface RawAnswer {
  * Holds the caches that keep the fast path to two or three sequential round trips: a VM's region and
  * agent state, and each subscription's watcher list.
  */
-export class NetworkWatcherGateway implements CaptureGateway {
+export class NetworkWatcherGateway implements CaptureGateway, RingTagGateway {
   private readonly networkClients = new Map<string, NetworkManagementClient>();
   private readonly resourceClients = new Map<string, ResourceManagementClient>();
+  private subscriptionClient: SubscriptionClient | undefined;
   private readonly regionCache = new Map<string, CacheEntry<string>>();
   private readonly watcherCache = new Map<string, CacheEntry<WatcherRef[]>>();
   private readonly agentCache = new Map<string, { status: AgentStatus; expiresAt: number }>();
@@ -113,28 +133,35 @@ export class NetworkWatcherGateway implements CaptureGateway {
     );
   }
 
-  /** One client per subscription and kind, each with the ARM endpoint and the retry policy of the gateway. */
+  private subscriptionsClient(): SubscriptionClient {
+    this.subscriptionClient ??= new SubscriptionClient(this.credential, this.clientOptions());
+    return this.subscriptionClient;
+  }
+
+  /** One client per subscription and kind, each with the gateway's client options. */
   private clientFor<T>(
     clients: Map<string, T>,
     subscriptionId: string,
-    create: (options: {
-      endpoint: string;
-      retryOptions: { maxRetries: number; retryDelayInMs: number; maxRetryDelayInMs: number };
-    }) => T,
+    create: (options: ClientOptions) => T,
   ): T {
     let client = clients.get(subscriptionId);
     if (!client) {
-      client = create({
-        endpoint: this.armEndpoint,
-        retryOptions: {
-          maxRetries: this.options.maxRetries ?? 3,
-          retryDelayInMs: 200,
-          maxRetryDelayInMs: 4000,
-        },
-      });
+      client = create(this.clientOptions());
       clients.set(subscriptionId, client);
     }
     return client;
+  }
+
+  /** The ARM endpoint and the retry policy every client of the gateway uses. */
+  private clientOptions(): ClientOptions {
+    return {
+      endpoint: this.armEndpoint,
+      retryOptions: {
+        maxRetries: this.options.maxRetries ?? 3,
+        retryDelayInMs: 200,
+        maxRetryDelayInMs: 4000,
+      },
+    };
   }
 
   private cached<T>(cache: Map<string, CacheEntry<T>>, key: string, load: () => Promise<T>): Promise<T> {
@@ -489,6 +516,87 @@ export class NetworkWatcherGateway implements CaptureGateway {
     return { state: 'missing' };
   }
 
+  /**
+   * The resources of a subscription or resource group carrying `tag` (Resources - List / List By Resource Group
+   * with `$filter=tagName eq '…' and tagValue eq '…'`). The filter cannot also name a resource type: ARM refuses
+   * a tag filter combined with anything else (400 `InvalidFilterInQueryString`; Azure/azure-rest-api-specs#21324),
+   * so every type comes back and the caller keeps the ones it wants. Pages are read until `maxResults`.
+   */
+  async listTaggedResources(
+    scope: string,
+    tag: TagRef,
+    options: ListTaggedResourcesOptions = {},
+  ): Promise<TaggedResourceList> {
+    const maxResults = options.maxResults ?? DEFAULT_MAX_TAGGED_RESOURCES;
+    const match = /^\/subscriptions\/([^/]+)(?:\/resourceGroups\/([^/]+))?\/?$/i.exec(scope);
+    if (!match) throw new Error(`not a subscription or resource-group id: ${scope}`);
+    const [, subscriptionId, resourceGroup] = match as unknown as [string, string, string | undefined];
+    const listOptions = { filter: tagFilter(tag), abortSignal: options.abortSignal };
+    const arm = this.resources(subscriptionId);
+    const pages =
+      resourceGroup === undefined
+        ? arm.resources.list(listOptions)
+        : arm.resources.listByResourceGroup(resourceGroup, listOptions);
+    const resources: TaggedResource[] = [];
+    for await (const r of pages) {
+      if (resources.length >= maxResults) return { resources, complete: false };
+      if (r.id) resources.push({ id: r.id, name: r.name, type: r.type, location: r.location });
+    }
+    return { resources, complete: true };
+  }
+
+  /** The subscriptions the identity can see (Subscriptions - List: those it holds any role on). */
+  async listSubscriptions(options: ListSubscriptionsOptions = {}): Promise<SubscriptionList> {
+    const maxResults = options.maxResults ?? DEFAULT_MAX_SUBSCRIPTIONS;
+    const subscriptionIds: string[] = [];
+    for await (const s of this.subscriptionsClient().subscriptions.list({
+      abortSignal: options.abortSignal,
+    })) {
+      if (subscriptionIds.length >= maxResults) return { subscriptionIds, complete: false };
+      if (s.subscriptionId) subscriptionIds.push(s.subscriptionId);
+    }
+    return { subscriptionIds, complete: true };
+  }
+
+  /** A resource's tags (Tags - Get At Scope). */
+  async getTags(resourceId: string, options: GatewayCallOptions = {}): Promise<Record<string, string>> {
+    const id = requireId(resourceId);
+    const answer = await this.resources(id.subscriptionId).tagsOperations.getAtScope(resourceId, {
+      abortSignal: options.abortSignal,
+    });
+    return { ...(answer.properties.tags ?? {}) };
+  }
+
+  /**
+   * Sets one tag, the others untouched (Tags - Update At Scope, `Merge`). The operation is long-running in the
+   * spec (200 or 202): the SDK follows a 202 until done, within the caller's deadline.
+   */
+  async setTag(resourceId: string, tag: TagRef, options: GatewayCallOptions = {}): Promise<void> {
+    const id = requireId(resourceId);
+    await this.resources(id.subscriptionId).tagsOperations.beginUpdateAtScopeAndWait(
+      resourceId,
+      { operation: 'Merge', properties: { tags: { [tag.name]: tag.value } } },
+      { abortSignal: options.abortSignal, updateIntervalInMs: TAG_POLL_INTERVAL_IN_MS },
+    );
+  }
+
+  /**
+   * Removes one tag: its stored name is found case-insensitively (ARM's tag names are), then `Delete` is sent with
+   * that name and its current value, which removes it whether ARM deletes by name or by name and value.
+   */
+  async removeTag(resourceId: string, tagName: string, options: GatewayCallOptions = {}): Promise<boolean> {
+    const tags = await this.getTags(resourceId, options);
+    const stored = Object.keys(tags).find((k) => k.toLowerCase() === tagName.toLowerCase());
+    if (stored === undefined) return false;
+    const id = requireId(resourceId);
+    await this.resources(id.subscriptionId).tagsOperations.beginUpdateAtScopeAndWait(
+      resourceId,
+      { operation: 'Delete', properties: { tags: { [stored]: tags[stored]! } } },
+      { abortSignal: options.abortSignal, updateIntervalInMs: TAG_POLL_INTERVAL_IN_MS },
+    );
+    return true;
+  }
+
   /** Starts installing the Network Watcher agent on a VM (returns once ARM accepted the PUT). */
   async installAgent(vmId: string, options: GatewayCallOptions = {}): Promise<void> {
     const id = requireId(vmId);
@@ -511,6 +619,19 @@ export class NetworkWatcherGateway implements CaptureGateway {
       { abortSignal: options.abortSignal },
     );
   }
+}
+
+/** Polling interval of a Tags - Update At Scope that ARM answered 202 (a header's Retry-After wins). */
+const TAG_POLL_INTERVAL_IN_MS = 2000;
+
+/**
+ * The OData filter for one tag (quotes doubled inside the literals, as OData escapes them). Tag names match
+ * case-insensitively; values as ARM compares them (case-sensitive per
+ * https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations).
+ */
+export function tagFilter(tag: TagRef): string {
+  const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  return `tagName eq ${literal(tag.name)} and tagValue eq ${literal(tag.value)}`;
 }
 
 function toWatcherRef(w: { id?: string; name?: string; location?: string }): WatcherRef | undefined {

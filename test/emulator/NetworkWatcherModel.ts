@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ArmError, invalidRequestFormat, resourceNotFound } from './armError.js';
 import { describe } from './faultRules.js';
+import { checkTags, TagError, type Tags } from './ResourceTags.js';
 import type { CaptureStore } from './CaptureStore.js';
 import type { EmulatedClock } from './EmulatedClock.js';
 import {
@@ -92,6 +93,15 @@ interface VmRecord {
   vmId: string;
   localIp: string;
   extensions: Map<string, ExtensionRecord>;
+}
+
+/** A resource as Resources - List answers it. */
+export interface GenericResource {
+  id: string;
+  name: string;
+  type: string;
+  location: string;
+  tags: Tags;
 }
 
 interface WatcherRecord {
@@ -193,6 +203,8 @@ export class NetworkWatcherModel {
   private refusals = 0;
   /** Known traffic changes per VM id (lower case). */
   private trafficEvents = new Map<string, TrafficEvent[]>();
+  /** Tags of VMs and scale sets, by resource id (lower case). */
+  private tagsById = new Map<string, Tags>();
 
   /** `operationUri` gives the Azure-AsyncOperation URL of an operation (quoted in AnotherOperationInProgress). */
   constructor(
@@ -245,6 +257,12 @@ export class NetworkWatcherModel {
         'agentExtensionName and agentState describe an installed agent: leave them out with agentInstalled false',
       );
     }
+    let tags: Tags | undefined;
+    try {
+      tags = input.tags === undefined ? undefined : checkTags(input.tags, 'tags');
+    } catch (e) {
+      throw e instanceof TagError ? new RegistrationError(e.message) : e;
+    }
     const [, subscriptionId, resourceGroup, nameOrScaleSet, instanceId] = match as unknown as string[];
     if (ssMatch) {
       // A scale set lives in one region: its instances cannot disagree.
@@ -289,6 +307,8 @@ export class NetworkWatcherModel {
       });
     }
     this.vms.set(vm.id.toLowerCase(), vm);
+    // A scale-set instance's tags are its scale set's: the resource list and the Tags API see the scale set.
+    if (tags !== undefined) this.tagsById.set((vm.scaleSetId ?? vm.id).toLowerCase(), tags);
     const hasWatcher = [...this.watchers.values()].some(
       (w) => w.subscriptionId.toLowerCase() === vm.subscriptionId.toLowerCase() && w.location === location,
     );
@@ -325,6 +345,7 @@ export class NetworkWatcherModel {
     this.operations.clear();
     this.refusals = 0;
     this.trafficEvents.clear();
+    this.tagsById.clear();
   }
 
   /**
@@ -799,6 +820,74 @@ export class NetworkWatcherModel {
     return { ...final, remainingMs: 0 };
   }
 
+  // ---- generic resources, tags and subscriptions (Microsoft.Resources) ---------------------------------------
+
+  /**
+   * The VMs and scale sets of a subscription (or one of its resource groups) as Resources - List answers them:
+   * `{ id, name, type, location, tags }`, in registration order. Scale-set instances are not top-level resources
+   * and are not listed.
+   */
+  genericResources(subscriptionId: string, resourceGroup?: string): GenericResource[] {
+    const inScope = (v: VmRecord) =>
+      same(v.subscriptionId, subscriptionId) &&
+      (resourceGroup === undefined || same(v.resourceGroup, resourceGroup));
+    const out = new Map<string, GenericResource>();
+    for (const v of [...this.vms.values()].filter(inScope)) {
+      const id = v.scaleSetId ?? v.id;
+      if (out.has(id.toLowerCase())) continue;
+      out.set(id.toLowerCase(), {
+        id,
+        name: id.split('/').pop()!,
+        type: v.scaleSetId
+          ? 'Microsoft.Compute/virtualMachineScaleSets'
+          : 'Microsoft.Compute/virtualMachines',
+        location: v.location,
+        tags: this.tagsOf(id),
+      });
+    }
+    return [...out.values()];
+  }
+
+  /**
+   * The tags of a VM or scale set the emulator knows, with the id in its registered casing. 404 `ResourceNotFound`
+   * for anything else (the emulator keeps no tags on subscriptions, resource groups or other resources).
+   */
+  resourceTags(resourceId: string): { id: string; tags: Tags } {
+    const vm = this.vms.get(resourceId.toLowerCase());
+    const id =
+      vm && vm.scaleSetId === undefined
+        ? vm.id
+        : [...this.vms.values()].find((v) => v.scaleSetId !== undefined && same(v.scaleSetId, resourceId))
+            ?.scaleSetId;
+    if (id === undefined) {
+      const parts = /\/resourceGroups\/([^/]+)\/providers\/(.+)$/i.exec(resourceId);
+      throw resourceNotFound(
+        parts?.[2]?.replace(/\/[^/]+$/, '') ?? 'resource',
+        resourceId.split('/').pop() ?? '',
+        parts?.[1] ?? '',
+      );
+    }
+    return { id, tags: this.tagsOf(id) };
+  }
+
+  /** Replaces the tags of a resource {@link resourceTags} knows. */
+  setResourceTags(resourceId: string, tags: Tags): void {
+    this.tagsById.set(this.resourceTags(resourceId).id.toLowerCase(), { ...tags });
+  }
+
+  /** The subscriptions the emulator knows (those of its VMs and watchers), in the order they were first seen. */
+  subscriptionIds(): string[] {
+    const ids = new Map<string, string>();
+    for (const r of [...this.vms.values(), ...this.watchers.values()]) {
+      if (!ids.has(r.subscriptionId.toLowerCase())) ids.set(r.subscriptionId.toLowerCase(), r.subscriptionId);
+    }
+    return [...ids.values()];
+  }
+
+  private tagsOf(resourceId: string): Tags {
+    return { ...(this.tagsById.get(resourceId.toLowerCase()) ?? {}) };
+  }
+
   // ---- virtual machines and the agent extension ---------------------------------------------------------------
 
   /** A VM's wire body (Microsoft.Compute shape, the fields callers read). */
@@ -822,7 +911,7 @@ export class NetworkWatcherModel {
       name: scaleSetName,
       type: 'Microsoft.Compute/virtualMachineScaleSets',
       location: first.location,
-      tags: {},
+      tags: this.tagsOf(scaleSetId),
       sku: { name: VM_SIZE, tier: 'Standard', capacity: instances.length },
       properties: {
         singlePlacementGroup: true,
@@ -911,7 +1000,7 @@ export class NetworkWatcherModel {
         ? 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines'
         : 'Microsoft.Compute/virtualMachines',
       location: vm.location,
-      tags: {},
+      tags: instance ? {} : this.tagsOf(vm.id),
       ...(instance ? { instanceId: vm.instanceId, sku: { name: VM_SIZE, tier: 'Standard' } } : {}),
       properties: {
         ...(instance ? { latestModelApplied: true, modelDefinitionApplied: 'VirtualMachineScaleSet' } : {}),

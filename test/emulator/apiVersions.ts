@@ -37,6 +37,30 @@ export const COMPUTE_API_VERSIONS: readonly string[] = [
 /** Microsoft.Authorization api-versions accepted for the permissions list. */
 export const AUTHORIZATION_API_VERSIONS: readonly string[] = ['2015-07-01', '2018-07-01', '2022-04-01'];
 
+/**
+ * Microsoft.Resources api-versions accepted for the resource list and the Tags API: the stable versions from
+ * 2021-04-01 (the first whose Resources - List documents the tag filter as today) to 2025-04-01, what
+ * @azure/arm-resources 7 sends.
+ */
+export const RESOURCES_API_VERSIONS: readonly string[] = [
+  '2021-04-01',
+  '2022-09-01',
+  '2023-07-01',
+  '2024-03-01',
+  '2024-07-01',
+  '2024-11-01',
+  '2025-03-01',
+  '2025-04-01',
+];
+
+/** Api-versions accepted for Subscriptions - List: 2022-12-01 is what @azure/arm-resources-subscriptions 3 sends. */
+export const SUBSCRIPTIONS_API_VERSIONS: readonly string[] = [
+  '2016-06-01',
+  '2020-01-01',
+  '2021-01-01',
+  '2022-12-01',
+];
+
 /** The App Service managed identity protocol version. */
 export const MSI_API_VERSION = '2019-08-01';
 

@@ -5,11 +5,25 @@
  * --time-scale / NW_EMULATOR_TIME_SCALE, --latency-ms / NW_EMULATOR_LATENCY_MS,
  * --session-limit / NW_EMULATOR_SESSION_LIMIT, --agent-install-seconds / NW_EMULATOR_AGENT_INSTALL_SECONDS,
  * --page-size / NW_EMULATOR_PAGE_SIZE, --client-id / NW_EMULATOR_CLIENT_ID,
- * --retry-after-seconds / NW_EMULATOR_RETRY_AFTER_SECONDS, --upload-delay-seconds / NW_EMULATOR_UPLOAD_DELAY_SECONDS.
- * Run with `npx tsx test/emulator/main.ts`.
+ * --retry-after-seconds / NW_EMULATOR_RETRY_AFTER_SECONDS, --upload-delay-seconds / NW_EMULATOR_UPLOAD_DELAY_SECONDS,
+ * and the assumptions about continuous captures and tags (README "Assumptions"):
+ * --ring-blob-layout / NW_EMULATOR_RING_BLOB_LAYOUT (captureFolder | firstFileSiblings),
+ * --ring-delete-when / NW_EMULATOR_RING_DELETE_WHEN (newFileStarts | newFileUploaded),
+ * --ring-upload-delay-seconds / NW_EMULATOR_RING_UPLOAD_DELAY_SECONDS,
+ * --continuous-false / NW_EMULATOR_CONTINUOUS_FALSE (singleFile | stopAtFileCount),
+ * --ring-session-end / NW_EMULATOR_RING_SESSION_END (sessionTimeLimit | shorterOfBoth),
+ * --tag-value-match / NW_EMULATOR_TAG_VALUE_MATCH (caseSensitive | caseInsensitive).
+ * A bad value stops it with exit code 2, naming the flag. Run with `npx tsx test/emulator/main.ts`.
  */
 import { parseArgs } from 'node:util';
-import { startEmulator } from './startEmulator.js';
+import {
+  CONTINUOUS_FALSE,
+  RING_DELETE_WHEN,
+  RING_LAYOUTS,
+  RING_SESSION_END,
+  startEmulator,
+  TAG_VALUE_MATCH,
+} from './startEmulator.js';
 import type { EmulatorOptions } from './types.js';
 
 const { values } = parseArgs({
@@ -24,6 +38,12 @@ const { values } = parseArgs({
     'client-id': { type: 'string' },
     'retry-after-seconds': { type: 'string' },
     'upload-delay-seconds': { type: 'string' },
+    'ring-blob-layout': { type: 'string' },
+    'ring-delete-when': { type: 'string' },
+    'ring-upload-delay-seconds': { type: 'string' },
+    'continuous-false': { type: 'string' },
+    'ring-session-end': { type: 'string' },
+    'tag-value-match': { type: 'string' },
   },
 });
 
@@ -41,6 +61,20 @@ function numberSetting(flag: keyof typeof values, env: string): number | undefin
     process.exit(2);
   }
   return value;
+}
+
+function choiceSetting<T extends string>(
+  flag: keyof typeof values,
+  env: string,
+  allowed: readonly T[],
+): T | undefined {
+  const text = setting(flag, env);
+  if (text === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(text)) {
+    console.error(`--${flag} (${env}) must be ${allowed.join(' or ')}, found "${text}"`);
+    process.exit(2);
+  }
+  return text as T;
 }
 
 const options: EmulatorOptions = {};
@@ -62,6 +96,18 @@ const retryAfter = numberSetting('retry-after-seconds', 'NW_EMULATOR_RETRY_AFTER
 if (retryAfter !== undefined) options.retryAfterSeconds = retryAfter;
 const uploadDelay = numberSetting('upload-delay-seconds', 'NW_EMULATOR_UPLOAD_DELAY_SECONDS');
 if (uploadDelay !== undefined) options.uploadDelaySeconds = uploadDelay;
+const ringBlobLayout = choiceSetting('ring-blob-layout', 'NW_EMULATOR_RING_BLOB_LAYOUT', RING_LAYOUTS);
+if (ringBlobLayout !== undefined) options.ringBlobLayout = ringBlobLayout;
+const ringDeleteWhen = choiceSetting('ring-delete-when', 'NW_EMULATOR_RING_DELETE_WHEN', RING_DELETE_WHEN);
+if (ringDeleteWhen !== undefined) options.ringDeleteWhen = ringDeleteWhen;
+const ringUploadDelay = numberSetting('ring-upload-delay-seconds', 'NW_EMULATOR_RING_UPLOAD_DELAY_SECONDS');
+if (ringUploadDelay !== undefined) options.ringUploadDelaySeconds = ringUploadDelay;
+const continuousFalse = choiceSetting('continuous-false', 'NW_EMULATOR_CONTINUOUS_FALSE', CONTINUOUS_FALSE);
+if (continuousFalse !== undefined) options.continuousFalse = continuousFalse;
+const ringSessionEnd = choiceSetting('ring-session-end', 'NW_EMULATOR_RING_SESSION_END', RING_SESSION_END);
+if (ringSessionEnd !== undefined) options.ringSessionEnd = ringSessionEnd;
+const tagValueMatch = choiceSetting('tag-value-match', 'NW_EMULATOR_TAG_VALUE_MATCH', TAG_VALUE_MATCH);
+if (tagValueMatch !== undefined) options.tagValueMatch = tagValueMatch;
 const clientId = setting('client-id', 'NW_EMULATOR_CLIENT_ID');
 if (clientId !== undefined) options.clientId = clientId;
 

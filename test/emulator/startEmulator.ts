@@ -11,6 +11,8 @@ import {
   FIRST_PAGED_NETWORK_API_VERSION,
   MSI_API_VERSION,
   NETWORK_API_VERSIONS,
+  RESOURCES_API_VERSIONS,
+  SUBSCRIPTIONS_API_VERSIONS,
 } from './apiVersions.js';
 import { ArmError, sendJson } from './armError.js';
 import { CaptureStore } from './CaptureStore.js';
@@ -26,6 +28,7 @@ import {
   type MissingAgentBehaviour,
 } from './NetworkWatcherModel.js';
 import { parseCaptureBody } from './parseCaptureBody.js';
+import { applyTagPatch, matchesFilter, parseResourceFilter } from './ResourceTags.js';
 import { TokenIssuer } from './TokenIssuer.js';
 import type {
   Emulator,
@@ -43,7 +46,7 @@ export const DEFAULT_CLIENT_ID = '5f0c7b1e-3d2a-4c8e-9b6f-1a2b3c4d5e6f';
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Whose api-versions a route accepts; operation URLs carry the version of the request that made them. */
-type Provider = 'network' | 'compute' | 'operation' | 'authorization';
+type Provider = 'network' | 'compute' | 'operation' | 'authorization' | 'resources' | 'subscriptions';
 
 /** What a route handler gets: the request, its parsed parts and the path's captures (original case). */
 interface ArmContext {
@@ -65,6 +68,8 @@ interface Route {
   method: string;
   pattern: RegExp;
   provider: Provider;
+  /** The RBAC action the request needs and its scope, for routes that check `deniedActions`. */
+  action?: (params: string[]) => { action: string; scope: string };
   handle: (ctx: ArmContext) => ArmAnswer;
 }
 
@@ -112,6 +117,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ),
     continuousFalse: oneOf(options.continuousFalse ?? 'singleFile', 'continuousFalse', CONTINUOUS_FALSE),
     ringSessionEnd: oneOf(options.ringSessionEnd ?? 'sessionTimeLimit', 'ringSessionEnd', RING_SESSION_END),
+    tagValueMatch: oneOf(options.tagValueMatch ?? 'caseSensitive', 'tagValueMatch', TAG_VALUE_MATCH),
   };
   const clock = new EmulatedClock(positive(options.timeScale ?? 1, 'timeScale'));
   const model = new NetworkWatcherModel(
@@ -151,6 +157,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       settings.continuousFalse = oneOf(c.continuousFalse, 'continuousFalse', CONTINUOUS_FALSE);
     if (c.ringSessionEnd !== undefined)
       settings.ringSessionEnd = oneOf(c.ringSessionEnd, 'ringSessionEnd', RING_SESSION_END);
+    if (c.tagValueMatch !== undefined)
+      settings.tagValueMatch = oneOf(c.tagValueMatch, 'tagValueMatch', TAG_VALUE_MATCH);
   };
   const addFault = (rule: FaultRule): void => {
     faults.push(parseFaultRule(rule));
@@ -194,6 +202,58 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           ],
         },
       }),
+    },
+    {
+      // Subscriptions - List (https://learn.microsoft.com/rest/api/resources/subscriptions/list): ARM answers the
+      // subscriptions the caller holds any role on; here, every subscription of a registered VM or watcher.
+      method: 'GET',
+      pattern: /^\/subscriptions$/i,
+      provider: 'subscriptions',
+      handle: (ctx) => page(ctx, model.subscriptionIds().map(subscriptionBody), true),
+    },
+    {
+      // Resources - List (https://learn.microsoft.com/rest/api/resources/resources/list).
+      method: 'GET',
+      pattern: new RegExp(`^${SUB}/resources$`, 'i'),
+      provider: 'resources',
+      action: ([s]) => ({
+        action: 'Microsoft.Resources/subscriptions/resources/read',
+        scope: `/subscriptions/${s!}`,
+      }),
+      handle: (ctx) => listResources(ctx, ctx.params[0]!),
+    },
+    {
+      // Resources - List By Resource Group
+      // (https://learn.microsoft.com/rest/api/resources/resources/list-by-resource-group).
+      method: 'GET',
+      pattern: new RegExp(`^${SUB}${RG}/resources$`, 'i'),
+      provider: 'resources',
+      action: ([s, g]) => ({
+        action: 'Microsoft.Resources/subscriptions/resourceGroups/resources/read',
+        scope: `/subscriptions/${s!}/resourceGroups/${g!}`,
+      }),
+      handle: (ctx) => listResources(ctx, ctx.params[0]!, ctx.params[1]),
+    },
+    {
+      // Tags - Get At Scope (https://learn.microsoft.com/rest/api/resources/tags/get-at-scope).
+      method: 'GET',
+      pattern: TAGS_AT_SCOPE,
+      provider: 'resources',
+      action: ([scope]) => ({ action: 'Microsoft.Resources/tags/read', scope: scope! }),
+      handle: ({ params: [scope] }) => ({ status: 200, body: tagsBody(model.resourceTags(scope!)) }),
+    },
+    {
+      // Tags - Update At Scope (https://learn.microsoft.com/rest/api/resources/tags/update-at-scope). Declared
+      // long-running in the spec (200 or 202); the emulator always completes it at once with 200.
+      method: 'PATCH',
+      pattern: TAGS_AT_SCOPE,
+      provider: 'resources',
+      action: ([scope]) => ({ action: 'Microsoft.Resources/tags/write', scope: scope! }),
+      handle: ({ params: [scope], body }) => {
+        const current = model.resourceTags(scope!);
+        model.setResourceTags(current.id, applyTagPatch(current.tags, body));
+        return { status: 200, body: tagsBody(model.resourceTags(current.id)) };
+      },
     },
     {
       method: 'GET',
@@ -398,9 +458,28 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
   }
 
-  function page(ctx: ArmContext, items: unknown[]): ArmAnswer {
+  /**
+   * The resources of a scope that pass the request's `$filter`, paged. With a tag filter ARM leaves `tags` out of
+   * every item ("When you filter by a tag name and value, the tags for each resource are not returned in the
+   * results", Resources - List By Resource Group; Azure/azure-rest-api-specs#3819).
+   */
+  function listResources(ctx: ArmContext, subscriptionId: string, resourceGroup?: string): ArmAnswer {
+    const filter = parseResourceFilter(ctx.url.searchParams.get('$filter'));
+    const items = model
+      .genericResources(subscriptionId, resourceGroup)
+      .filter((r) => matchesFilter(r, filter, settings.tagValueMatch))
+      .map(({ tags, ...rest }) => (filter.kind === 'tag' ? rest : { ...rest, tags }));
+    return page(ctx, items, true);
+  }
+
+  /**
+   * One page of a list. Network lists page only from {@link FIRST_PAGED_NETWORK_API_VERSION} (`always` false);
+   * Microsoft.Resources lists always have `nextLink` in their spec.
+   */
+  function page(ctx: ArmContext, items: unknown[], always = false): ArmAnswer {
     // ISO dates compare as strings.
-    if (ctx.apiVersion < FIRST_PAGED_NETWORK_API_VERSION) return { status: 200, body: { value: items } };
+    if (!always && ctx.apiVersion < FIRST_PAGED_NETWORK_API_VERSION)
+      return { status: 200, body: { value: items } };
     const token = ctx.url.searchParams.get('$skipToken') ?? '0';
     const skip = Number(token);
     if (!Number.isInteger(skip) || skip < 0) {
@@ -411,6 +490,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (skip + pageSize < items.length) {
       const next = new URLSearchParams({
         'api-version': ctx.apiVersion,
+        ...(ctx.url.searchParams.has('$filter') ? { $filter: ctx.url.searchParams.get('$filter')! } : {}),
         $skipToken: String(skip + pageSize),
       });
       body.nextLink = `${baseUrl}${ctx.url.pathname}?${next.toString()}`;
@@ -489,14 +569,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         'The api-version query parameter (?api-version=) is required for all requests.',
       );
     }
-    const supported =
-      route.provider === 'operation'
-        ? [...NETWORK_API_VERSIONS, ...COMPUTE_API_VERSIONS]
-        : route.provider === 'authorization'
-          ? AUTHORIZATION_API_VERSIONS
-          : route.provider === 'network'
-            ? NETWORK_API_VERSIONS
-            : COMPUTE_API_VERSIONS;
+    const supported = API_VERSIONS[route.provider];
     if (!supported.includes(apiVersion)) {
       throw new ArmError(
         400,
@@ -505,7 +578,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       );
     }
     let parsedBody: unknown;
-    if (method === 'PUT' || (method === 'POST' && body.length > 0)) {
+    if (method === 'PUT' || method === 'PATCH' || (method === 'POST' && body.length > 0)) {
       try {
         parsedBody = body.length === 0 ? undefined : (JSON.parse(body.toString('utf8')) as unknown);
       } catch {
@@ -517,8 +590,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
     }
     const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => decodeURIComponent(p));
+    if (route.action) authorize(route.action(params));
     const answer = route.handle({ method, url, params, body: parsedBody, apiVersion, failOperation });
     sendJson(res, answer.status, answer.body, answer.headers);
+  }
+
+  /**
+   * ARM's refusal of an action the caller's roles lack (`deniedActions`), with its code and message
+   * (https://learn.microsoft.com/azure/role-based-access-control/troubleshooting, "AuthorizationFailed").
+   */
+  function authorize({ action, scope }: { action: string; scope: string }): void {
+    const denied = (options.deniedActions ?? []).some((a) => a.toLowerCase() === action.toLowerCase());
+    if (!denied) return;
+    throw new ArmError(
+      403,
+      'AuthorizationFailed',
+      `The client '${clientId}' with object id '${clientId}' does not have authorization to perform action ` +
+        `'${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please ` +
+        'refresh your credentials.',
+    );
   }
 
   function authenticate(header: string | undefined): void {
@@ -801,6 +891,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     identityHeader,
     clientId,
     registerVm: (vm) => model.registerVm(vm),
+    tagsOf: (id) => model.resourceTags(id).tags,
     addTrafficEvent: (event) => model.addTrafficEvent(event),
     registerWatcher: (w) => model.registerWatcher(w),
     plantCapture: (c) => model.plantCapture(c),
@@ -873,17 +964,63 @@ const CONFIG_FIELDS = [
   'ringUploadDelaySeconds',
   'continuousFalse',
   'ringSessionEnd',
+  'tagValueMatch',
 ];
+
+/** The api-versions each kind of route accepts (operation URLs carry the version of the request that made them). */
+const API_VERSIONS: Record<Provider, readonly string[]> = {
+  operation: [...NETWORK_API_VERSIONS, ...COMPUTE_API_VERSIONS],
+  authorization: AUTHORIZATION_API_VERSIONS,
+  network: NETWORK_API_VERSIONS,
+  compute: COMPUTE_API_VERSIONS,
+  resources: RESOURCES_API_VERSIONS,
+  subscriptions: SUBSCRIPTIONS_API_VERSIONS,
+};
+
+/** `{resourceId}/providers/Microsoft.Resources/tags/default`: the Tags API at a resource's scope. */
+const TAGS_AT_SCOPE = /^(\/subscriptions\/[^/]+\/.+?)\/providers\/Microsoft\.Resources\/tags\/default$/i;
+
+/** Tenant id the subscriptions list reports. */
+const EMULATOR_TENANT_ID = '72f988bf-0000-4000-8000-00000000e1a7';
+
+/** A subscription as Subscriptions - List answers it. */
+function subscriptionBody(subscriptionId: string): unknown {
+  return {
+    id: `/subscriptions/${subscriptionId}`,
+    subscriptionId,
+    tenantId: EMULATOR_TENANT_ID,
+    displayName: `Emulated subscription ${subscriptionId}`,
+    state: 'Enabled',
+    subscriptionPolicies: {
+      locationPlacementId: 'Public_2014-09-01',
+      quotaId: 'PayAsYouGo_2014-09-01',
+      spendingLimit: 'Off',
+    },
+    authorizationSource: 'RoleBased',
+  };
+}
+
+/** The Tags API's answer: `TagsResource`. */
+function tagsBody({ id, tags }: { id: string; tags: Record<string, string> }): unknown {
+  return {
+    id: `${id}/providers/Microsoft.Resources/tags/default`,
+    name: 'default',
+    type: 'Microsoft.Resources/tags',
+    properties: { tags },
+  };
+}
 
 /** First Microsoft.Network api-version whose PacketCaptureParameters has continuousCapture and captureSettings. */
 const FIRST_CONTINUOUS_API_VERSION = '2023-11-01';
 
 /** Default `ringUploadDelaySeconds` (assumption: the same order as a single file's upload after its stop). */
 export const DEFAULT_RING_UPLOAD_DELAY_SECONDS = 10;
-const RING_LAYOUTS = ['captureFolder', 'firstFileSiblings'] as const;
-const RING_DELETE_WHEN = ['newFileStarts', 'newFileUploaded'] as const;
-const CONTINUOUS_FALSE = ['singleFile', 'stopAtFileCount'] as const;
-const RING_SESSION_END = ['sessionTimeLimit', 'shorterOfBoth'] as const;
+/** The values of each assumption setting (README "Assumptions"), the first the default. */
+export const RING_LAYOUTS = ['captureFolder', 'firstFileSiblings'] as const;
+export const RING_DELETE_WHEN = ['newFileStarts', 'newFileUploaded'] as const;
+export const CONTINUOUS_FALSE = ['singleFile', 'stopAtFileCount'] as const;
+export const RING_SESSION_END = ['sessionTimeLimit', 'shorterOfBoth'] as const;
+export const TAG_VALUE_MATCH = ['caseSensitive', 'caseInsensitive'] as const;
 
 function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {

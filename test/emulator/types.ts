@@ -1,3 +1,4 @@
+import type { TagValueMatch } from './ResourceTags.js';
 import type {
   ContinuousFalseBehaviour,
   RingBlobLayout,
@@ -9,7 +10,9 @@ import type {
 export interface EmulatorOptions {
   /**
    * ARM actions the identity lacks (e.g. `Microsoft.Network/networkWatchers/packetCaptures/write`): the
-   * permissions list answers them as `notActions` of an otherwise `*` grant. Only the permissions API reads it.
+   * permissions list answers them as `notActions` of an otherwise `*` grant, and the Microsoft.Resources routes
+   * (resource list, Tags API) refuse a request needing one with 403 `AuthorizationFailed`. Other routes do not read
+   * it (use a `forbidden` fault there).
    */
   deniedActions?: string[];
   /** Port on 127.0.0.1; default 0 (free port). */
@@ -52,6 +55,8 @@ export interface EmulatorOptions {
   ringUploadDelaySeconds?: number;
   continuousFalse?: ContinuousFalseBehaviour;
   ringSessionEnd?: RingSessionEnd;
+  /** How the resource list's `tagValue eq` compares values (default `caseSensitive`; an assumption). */
+  tagValueMatch?: TagValueMatch;
   /** Items per page for list operations before a nextLink (default 50). */
   pageSize?: number;
   /** Client id reported by the identity endpoint (default a fixed GUID). */
@@ -73,6 +78,11 @@ export interface EmulatorVm {
   agentExtensionName?: string;
   /** State of the installed agent extension (default `Succeeded`); it stays so until the extension is PUT again. */
   agentState?: AgentState;
+  /**
+   * The VM's tags (default none). For a scale-set instance, the tags of its scale set (the resource the resource
+   * list and the Tags API see); a later instance's `tags` replace them.
+   */
+  tags?: Record<string, string>;
 }
 
 /**
@@ -200,6 +210,7 @@ export interface EmulatorConfig {
   ringUploadDelaySeconds?: number;
   continuousFalse?: ContinuousFalseBehaviour;
   ringSessionEnd?: RingSessionEnd;
+  tagValueMatch?: TagValueMatch;
 }
 
 /** A running emulator. */
@@ -216,6 +227,8 @@ export interface Emulator {
   identityHeader: string;
   clientId: string;
   registerVm(vm: EmulatorVm): void;
+  /** The tags of a registered VM or scale set, as the Tags API would answer them. */
+  tagsOf(resourceId: string): Record<string, string>;
   /** Adds a network watcher besides the default `NetworkWatcher_<region>` ones. */
   registerWatcher(watcher: { id: string; location: string }): void;
   /** Adds a known traffic change on a VM (see {@link TrafficEventInput}). */

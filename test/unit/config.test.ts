@@ -270,6 +270,7 @@ describe('ring settings (RING_*)', () => {
       tagName: 'alert-capture:ring',
       tagValue: 'on',
       vmIds: [],
+      maxVms: 50,
       fileCount: 10,
       fileSizeInBytes: 10_485_760,
       bytesToCapturePerPacket: 0,
@@ -298,6 +299,43 @@ describe('ring settings (RING_*)', () => {
     );
     expect(problems.some((p) => p.startsWith('RING_FILE_COUNT: expected an integer from 2'))).toBe(true);
     expect(problems.some((p) => p.startsWith('RING_TAG_NAME:'))).toBe(true);
+  });
+
+  it('refuses a listed VM outside ALLOWED_SCOPES, naming it and how many more are outside', () => {
+    const other = '/subscriptions/11111111-1111-1111-1111-111111111111';
+    const problems = problemsOf({
+      ...minimal,
+      ALLOWED_SCOPES: `${SUB}/resourceGroups/app-rg`,
+      RING_VM_IDS: [
+        VM,
+        `${SUB}/resourceGroups/app-rg2/providers/Microsoft.Compute/virtualMachines/db-01`,
+        `${other}/resourceGroups/app-rg/providers/Microsoft.Compute/virtualMachines/web-02`,
+      ].join(','),
+    });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      new RegExp(
+        `^RING_VM_IDS: expected VMs inside ALLOWED_SCOPES \\(${SUB}/resourcegroups/app-rg\\), found "${SUB}/resourcegroups/app-rg2/providers/microsoft\\.compute/virtualmachines/db-01" and 1 more outside`,
+      ),
+    );
+  });
+
+  it('takes listed VMs anywhere with ALLOWED_SCOPES "*", and inside a listed resource group', () => {
+    const elsewhere =
+      '/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/x/providers/Microsoft.Compute/virtualMachines/y';
+    expect(loadConfig({ ...minimal, ALLOWED_SCOPES: '*', RING_VM_IDS: elsewhere }).ring.vmIds).toEqual([
+      elsewhere.toLowerCase(),
+    ]);
+    expect(
+      loadConfig({ ...minimal, ALLOWED_SCOPES: `${SUB}/resourceGroups/APP-rg`, RING_VM_IDS: VM }).ring.vmIds,
+    ).toEqual([VM.toLowerCase()]);
+  });
+
+  it('bounds the ring VMs with RING_MAX_VMS (1-1000)', () => {
+    expect(loadConfig({ ...minimal, RING_MAX_VMS: '3' }).ring.maxVms).toBe(3);
+    expect(problemsOf({ ...minimal, RING_MAX_VMS: '0' })).toEqual([
+      'RING_MAX_VMS: expected an integer from 1 to 1000 (found "0")',
+    ]);
   });
 
   it('refuses a ring above the operator maxima rather than shrinking it silently', () => {

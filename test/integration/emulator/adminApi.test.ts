@@ -144,9 +144,27 @@ describe('CLI', () => {
       'dist/cli.mjs',
     );
     const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../emulator/main.ts');
-    const child = spawn(process.execPath, [tsx, main, '--time-scale', '10'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        tsx,
+        main,
+        '--time-scale',
+        '10',
+        '--ring-blob-layout',
+        'firstFileSiblings',
+        '--ring-upload-delay-seconds',
+        '3',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          NW_EMULATOR_RING_SESSION_END: 'shorterOfBoth',
+          NW_EMULATOR_TAG_VALUE_MATCH: 'caseInsensitive',
+        },
+      },
+    );
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => {
@@ -166,9 +184,35 @@ describe('CLI', () => {
     const caPem = readFileSync(printed.caFile, 'utf8');
     const cli = { url: printed.url, caPem } as Emulator;
     expect((await rawRequest(cli, '/_emulator/captures')).body).toEqual([]);
+    // The assumption flags and variables reached the settings (an empty config change answers them all).
+    expect((await rawRequest(cli, '/_emulator/config', { method: 'POST', body: {} })).body).toMatchObject({
+      ringBlobLayout: 'firstFileSiblings',
+      ringUploadDelaySeconds: 3,
+      ringSessionEnd: 'shorterOfBoth',
+      ringDeleteWhen: 'newFileStarts',
+      tagValueMatch: 'caseInsensitive',
+    });
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('refuses a bad assumption value, naming the flag and the allowed values, with exit code 2', async () => {
+    const tsx = path.join(
+      path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')),
+      'dist/cli.mjs',
+    );
+    const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../emulator/main.ts');
+    const child = spawn(process.execPath, [tsx, main, '--ring-delete-when', 'never'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(err).toContain(
+      '--ring-delete-when (NW_EMULATOR_RING_DELETE_WHEN) must be newFileStarts or newFileUploaded, found "never"',
+    );
   });
 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { firedMetricAlert, SUB, SUB_ID, vmId } from '../../support/appHarness.js';
+import { NetworkWatcherGateway } from '../../../src/azure/networkWatcherGateway.js';
+import { discoverRingVms } from '../../../src/rings/discoverRingVms.js';
+import { emulatorCredential } from '../../emulator/index.js';
 import { ROLE_ACTIONS } from '../../unit/infra/roleActions.js';
 import { PAST_TIME_LIMIT_SECONDS, REGION, startPollerHarness } from '../poller/pollerSupport.js';
 
@@ -10,6 +13,16 @@ import { PAST_TIME_LIMIT_SECONDS, REGION, startPollerHarness } from '../poller/p
 function actionOf(method: string, path: string): string {
   const p = path.replace(/\?.*$/, '');
   const rules: Array<[string, RegExp, string]> = [
+    // Microsoft.Resources (https://learn.microsoft.com/azure/role-based-access-control/permissions/management-and-governance).
+    ['GET', /^\/subscriptions$/i, 'Microsoft.Resources/subscriptions/read'],
+    ['GET', /^\/subscriptions\/[^/]+\/resources$/i, 'Microsoft.Resources/subscriptions/resources/read'],
+    [
+      'GET',
+      /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/resources$/i,
+      'Microsoft.Resources/subscriptions/resourceGroups/resources/read',
+    ],
+    ['GET', /\/providers\/Microsoft\.Resources\/tags\/default$/i, 'Microsoft.Resources/tags/read'],
+    ['PATCH', /\/providers\/Microsoft\.Resources\/tags\/default$/i, 'Microsoft.Resources/tags/write'],
     [
       'GET',
       /\/providers\/Microsoft\.Compute\/locations\/[^/]+\/operations\/[^/]+$/i,
@@ -120,6 +133,17 @@ describe('the custom roles against the calls the app makes (issue 10)', () => {
             r.method === 'GET' && /\/resourceGroups\/nw-custom-rg\/.*NetworkWatcher_westus$/i.test(r.path),
         ),
     ).toBe(true);
+
+    // 6. Ring discovery: the tag listing of a monitored subscription and of a monitored resource group.
+    const ringVm = vmId('rbac-ring');
+    h.emulator.registerVm({ id: ringVm, location: REGION, tags: { 'alert-capture:ring': 'on' } });
+    const gateway = new NetworkWatcherGateway(emulatorCredential(h.emulator), h.emulator.url);
+    const rgScope = `${SUB}/resourceGroups/app-rg`.toLowerCase();
+    for (const allowedScopes of [h.ctx.config.allowedScopes, [rgScope]]) {
+      const found = await discoverRingVms({ ...h.ctx.config, allowedScopes }, gateway);
+      expect(found.incompleteScopes).toEqual([]);
+      expect(found.vms.map((v) => v.id.toLowerCase())).toContain(ringVm.toLowerCase());
+    }
 
     const needed = new Set(h.emulator.requests().map((r) => actionOf(r.method, r.path)));
     const granted = new Set(ROLE_ACTIONS.map((a) => a.action));

@@ -4,8 +4,13 @@
  * requests the app really makes against the emulator and holds them to it too.
  *
  * Sources: https://learn.microsoft.com/azure/network-watcher/required-rbac-permissions (packet capture, and the
- * storage actions Network Watcher uses on the caller's behalf), and the Microsoft.Network / Microsoft.Compute
- * operation lists (https://learn.microsoft.com/azure/role-based-access-control/permissions/networking).
+ * storage actions Network Watcher uses on the caller's behalf), and the Microsoft.Network / Microsoft.Compute /
+ * Microsoft.Resources operation lists (https://learn.microsoft.com/azure/role-based-access-control/permissions/networking,
+ * .../compute, .../management-and-governance).
+ *
+ * Not granted on purpose: `Microsoft.Resources/tags/read|write` (the CLI's `ring enable|disable` tags a VM with
+ * the person's own credentials) and `Microsoft.Resources/subscriptions/read` (Subscriptions - List, used only with
+ * `ALLOWED_SCOPES=*`, which the Bicep does not deploy; ARM lists the subscriptions the caller holds any role on).
  */
 export interface RoleAction {
   role: 'captureOperatorRole' | 'captureOperationsRole' | 'captureStorageRole';
@@ -82,6 +87,18 @@ export const ROLE_ACTIONS: readonly RoleAction[] = [
     action: 'Microsoft.Compute/virtualMachineScaleSets/extensions/read',
     call: "GET {scale set}/extensions: the agent in the scale set's model (getAgent of an instance)",
     source: /\/extensions\?api-version/,
+  },
+  {
+    role: 'captureOperatorRole',
+    action: 'Microsoft.Resources/subscriptions/resources/read',
+    call: 'resources.list with the ring tag filter (listTaggedResources of a subscription scope: discoverRingVms)',
+    source: /resources\.list\(/,
+  },
+  {
+    role: 'captureOperatorRole',
+    action: 'Microsoft.Resources/subscriptions/resourceGroups/resources/read',
+    call: 'resources.listByResourceGroup with the ring tag filter (listTaggedResources of a resource-group scope)',
+    source: /resources\.listByResourceGroup\(/,
   },
   {
     role: 'captureOperatorRole',
