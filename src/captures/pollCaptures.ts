@@ -1,6 +1,7 @@
 import { deadlineSignal } from '../deadline.js';
 import { errorMessage } from '../errors.js';
 import type { CaptureLedger } from '../ledger/CaptureLedger.js';
+import type { CaptureRecord } from '../ledger/captureRecord.js';
 import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
 import { driveRecord } from './driveRecord.js';
 import { forEachLimited } from './forEachLimited.js';
@@ -15,9 +16,9 @@ const RETENTION_SWEEP_INTERVAL_IN_MS = 3_600_000;
 const lastSweep = new WeakMap<CaptureLedger, number>();
 
 /**
- * One poller tick: the rings kept (`maintainRings`, when a ring source is given), one query of the ledger's active
- * index, then every active record with bounded concurrency, each under its own deadline
- * (`POLL_RECORD_TIME_LIMIT_SECONDS`) and all under the tick's budget
+ * One poller tick: one query of the ledger's active index, then every active record with bounded concurrency,
+ * then, when a ring source is given, the rings kept (`maintainRings`) and the generations it armed started. Each
+ * record is driven under its own deadline (`POLL_RECORD_TIME_LIMIT_SECONDS`) and all under the tick's budget
  * (`POLL_TICK_TIME_LIMIT_SECONDS`, below the host's `functionTimeout`): records not begun when it runs out wait
  * for the next tick. With nothing active it makes no ARM call. A record's error never stops the tick; a ledger
  * outage ends it with one log line. Every write is ETag-conditional, so overlapping ticks never start or notify
@@ -34,13 +35,6 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
       lastSweep.set(ledger, now);
       report.expired = await ledger.removeExpired({ retentionDays: config.ledgerRetentionDays });
     }
-    // Before the due records are read, so that a generation armed now is started in this tick.
-    if (deps.ringWanted) {
-      report.rings = await maintainRings(
-        { ...deps, ringWanted: deps.ringWanted },
-        { abortSignal: tickSignal },
-      );
-    }
     const due = await ledger.listDue(new Date(now));
     records = due.records;
     report.active = due.active;
@@ -52,7 +46,7 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
     return report;
   }
   let ledgerDown: LedgerUnavailableError | undefined;
-  await forEachLimited(records, config.pollConcurrency, async (record) => {
+  const drive = async (record: CaptureRecord) => {
     if (tickSignal.aborted || ledgerDown) {
       report.deferred++;
       return;
@@ -66,7 +60,24 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
       if (e instanceof LedgerUnavailableError) ledgerDown ??= e;
       else logger.error(`poller: alert ${record.alertId} (${record.state}): ${errorMessage(e)}`);
     }
-  });
+  };
+  await forEachLimited(records, config.pollConcurrency, drive);
+  // After the drive step, which recorded the end of any ring that ended (stopped or deleted by someone, Error):
+  // it is replaced in this tick, and the generations armed now are started in this tick too.
+  if (deps.ringWanted && !ledgerDown && !tickSignal.aborted) {
+    try {
+      const rings = await maintainRings(
+        { ...deps, ringWanted: deps.ringWanted },
+        { abortSignal: tickSignal },
+      );
+      report.rings = rings.report;
+      await forEachLimited(rings.armed, config.pollConcurrency, drive);
+    } catch (e) {
+      if (!(e instanceof LedgerUnavailableError)) throw e;
+      report.errors++;
+      ledgerDown ??= e;
+    }
+  }
   if (ledgerDown) logger.error(`poller: tick ended early, ${errorMessage(ledgerDown)}`);
   if (report.deferred > 0) logger.warn(`poller: ${report.deferred} records left for the next tick`);
   return report;

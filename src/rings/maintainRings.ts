@@ -17,6 +17,13 @@ import { ringSessionSeconds } from '../captures/ringCaptureParameters.js';
 import { watcherOf } from '../captures/watcherOf.js';
 import { disableRing } from './disableRing.js';
 
+/** What {@link maintainRings} did. */
+export interface MaintainRingsResult {
+  report: RingTickReport;
+  /** The records of the generations armed, for the tick to start now. */
+  armed: CaptureRecord[];
+}
+
 /** Options for {@link maintainRings}. */
 export interface MaintainRingsOptions {
   /** The tick's deadline. */
@@ -31,13 +38,13 @@ const NO_HEADS_RECHECK_IN_MS = 600_000;
 const noHeadsSeenAt = new WeakMap<CaptureLedger, number>();
 
 /**
- * Keeps one ring capture per wanted VM, once per poller tick, before the tick reads its due records (so a new
- * generation is started in the same tick). For each wanted VM: a VM without a live ring gets its next generation
- * (one that never had a ring, one whose ring ended early: stopped or deleted by someone, Error, a failed create);
- * a ring that has run its session less `RING_REARM_LEAD_SECONDS` gets its next generation too, and once that one
- * runs every older generation is stopped (the tick's drive step then records its end and deletes it): the two
- * overlap, so no packet falls in a gap. A VM missing from a complete wanted list loses its ring
- * ({@link disableRing}); a partial list removes nothing.
+ * Keeps one ring capture per wanted VM, once per poller tick, after the tick drove its due records (so a ring
+ * whose end this tick recorded is replaced at once) and before it starts the generations armed here. A wanted VM
+ * without a live ring gets its next generation (one that never had a ring, one whose ring ended early: stopped or
+ * deleted by someone, Error, a failed create); a ring that has run its session less `RING_REARM_LEAD_SECONDS`
+ * gets its next generation too, and once that one runs every older generation is stopped (the next drive step
+ * records its end and deletes it): the two overlap, so no packet falls in a gap. A VM missing from a complete
+ * wanted list loses its ring ({@link disableRing}); a partial list removes nothing.
  *
  * Every head write is ETag-conditional and claims the generation before its record is inserted (idempotently, on
  * the generation's alert id), so two overlapping ticks arm one generation, never two. Rings go through the
@@ -50,17 +57,19 @@ const noHeadsSeenAt = new WeakMap<CaptureLedger, number>();
 export async function maintainRings(
   deps: PollDeps & { ringWanted: RingWanted },
   options: MaintainRingsOptions = {},
-): Promise<RingTickReport> {
+): Promise<MaintainRingsResult> {
   const { ledger, logger } = deps;
   const now = (deps.now ?? Date.now)();
   const report: RingTickReport = { wanted: 0, armed: 0, retired: 0, disabled: 0 };
+  const armed: CaptureRecord[] = [];
+  const result = { report, armed };
   const wanted = await askWanted(deps.ringWanted, deps, options);
   const vms = uniqueVms(wanted.vms);
   report.wanted = vms.length;
   if (vms.length === 0) {
-    if (!wanted.complete) return report;
+    if (!wanted.complete) return result;
     const seen = noHeadsSeenAt.get(ledger);
-    if (seen !== undefined && now - seen < NO_HEADS_RECHECK_IN_MS) return report;
+    if (seen !== undefined && now - seen < NO_HEADS_RECHECK_IN_MS) return result;
   }
 
   const heads = await ledger.rings.list();
@@ -74,6 +83,7 @@ export async function maintainRings(
       keepRing(vm, headOf.get(vm.vmId.toLowerCase()), {
         deps,
         report,
+        armed,
         now,
         abortSignal: options.abortSignal,
       }),
@@ -93,7 +103,7 @@ export async function maintainRings(
       });
     }
   }
-  return report;
+  return result;
 }
 
 /** The wanted list, or, when it cannot be had, an empty partial one: rings are kept as they are. */
@@ -134,6 +144,8 @@ async function guarded(what: string, deps: PollDeps, step: () => Promise<void>):
 interface RingStep {
   deps: PollDeps;
   report: RingTickReport;
+  /** Where the records of armed generations go. */
+  armed: CaptureRecord[];
   /** The tick's clock reading, in ms. */
   now: number;
   abortSignal?: AbortSignal;
@@ -147,7 +159,7 @@ async function keepRing(vm: WantedRingVm, head: RingHead | undefined, step: Ring
   const newest = newestId === undefined ? undefined : await ledger.get(newestId);
   if (head && newestId !== undefined && !newest) {
     // The head was claimed but its record not written (the claimer stopped in between): write it now.
-    await insertGeneration(vm, head.generation, deps, now);
+    step.armed.push(await insertGeneration(vm, head.generation, deps, now));
     return;
   }
   if (!newest || !holdsTarget(newest)) {
@@ -200,21 +212,21 @@ async function armNext(
         alertIds: [alertId],
       });
   if (!claimed) return false;
-  await insertGeneration(vm, generation, deps, now);
+  step.armed.push(await insertGeneration(vm, generation, deps, now));
   deps.logger.info(
     `ring of ${vm.vmName}: generation ${generation} armed${newest ? ` (after ${newest.captureName ?? newest.alertId}, ${newest.state})` : ''}`,
   );
   return true;
 }
 
-/** Inserts the record of a VM's ring generation (idempotent on its alert id). */
+/** Inserts the record of a VM's ring generation (idempotent on its alert id); returns it as stored. */
 async function insertGeneration(
   vm: WantedRingVm,
   generation: number,
   deps: PollDeps,
   now: number,
-): Promise<void> {
-  await deps.ledger.insert({
+): Promise<CaptureRecord> {
+  const inserted = await deps.ledger.insert({
     alertId: ringAlertId(vm.vmId, generation),
     kind: 'ring',
     ruleName: 'ring',
@@ -232,6 +244,7 @@ async function insertGeneration(
     ),
     note: `ring generation ${generation}`,
   });
+  return inserted.created ? inserted.record : inserted.existing;
 }
 
 /**
