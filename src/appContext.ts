@@ -7,12 +7,16 @@ import { configWarnings, loadConfig } from './config.js';
 import { CaptureLedger } from './ledger/CaptureLedger.js';
 import { redactingLogger, type Logger } from './logger.js';
 import { registerSecret } from './redact.js';
-import { ringVmsFromConfig } from './rings/ringVmsFromConfig.js';
+import type { RingTagGateway } from './azure/ringTagGateway.js';
+import { discoveredRingWanted } from './rings/discoveredRingWanted.js';
+import { LedgerRingDirectory } from './rings/LedgerRingDirectory.js';
 import { EntraTokenVerifier } from './webhook/verifyEntraToken.js';
 
 /** Everything a function instance builds once: parsed settings, credential, ARM gateway (with its caches), ledger. */
 export interface AppContext extends PollDeps {
   verifier?: EntraTokenVerifier;
+  /** Ring tags and the subscriptions they are listed in (the same client as `gateway`). */
+  ringTags: RingTagGateway;
   /** Creates the ledger table once (a failure is retried on the next call). */
   ensureReady(): Promise<void>;
 }
@@ -45,19 +49,22 @@ export function createAppContext(
   registerSecret(env.MSI_SECRET);
   const logger = redactingLogger(options.logger ?? console);
   for (const warning of configWarnings(config)) logger.warn(warning);
+  const gateway = new NetworkWatcherGateway(credential, config.armEndpoint, {
+    now: options.now,
+    networkWatcherResourceGroup: config.networkWatcherResourceGroup,
+  });
   return {
     config,
     ledger,
-    gateway: new NetworkWatcherGateway(credential, config.armEndpoint, {
-      now: options.now,
-      networkWatcherResourceGroup: config.networkWatcherResourceGroup,
-    }),
+    gateway,
+    ringTags: gateway,
     logger,
     now: options.now,
     // Storage checks a link's expiry against real time: the files and reports keep the wall clock, never a test's offset.
     files: new CaptureFiles(config, credential),
     reports: new CaptureReports(config, credential),
-    ringWanted: ringVmsFromConfig(config),
+    ringWanted: discoveredRingWanted(config, gateway, { logger, now: options.now }),
+    rings: new LedgerRingDirectory(ledger),
     verifier: config.secureWebhook
       ? new EntraTokenVerifier(config.secureWebhook, { now: options.now })
       : undefined,

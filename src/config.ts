@@ -198,6 +198,7 @@ export const settingsSchema = z
     RING_TAG_VALUE: z.string().max(256, { error: 'expected at most 256 characters' }).default('on'),
     RING_VM_IDS: vmIds,
     RING_MAX_VMS: int(50, 1, 1_000),
+    RING_DISCOVERY_SECONDS: int(300, 30, 86_400),
     RING_FILE_COUNT: int(10, 2, 10_000),
     RING_FILE_SIZE_BYTES: int(10_485_760, 65_536, 4_294_967_295),
     RING_BYTES_PER_PACKET: int(0, 0, 4_294_967_295),
@@ -432,6 +433,8 @@ export interface RingConfig {
   vmIds: string[];
   /** At most this many ring VMs (the first by id order); discovery reports how many more were left out. */
   maxVms: number;
+  /** The poller lists the ring tags again after this long (at once after `ring enable|disable`). */
+  discoverySeconds: number;
   fileCount: number;
   fileSizeInBytes: number;
   /** Snap length; 0 keeps whole packets. */
@@ -470,6 +473,7 @@ function toConfig(s: Settings): Config {
       tagValue: s.RING_TAG_VALUE,
       vmIds: s.RING_VM_IDS,
       maxVms: s.RING_MAX_VMS,
+      discoverySeconds: s.RING_DISCOVERY_SECONDS,
       fileCount: s.RING_FILE_COUNT,
       fileSizeInBytes: s.RING_FILE_SIZE_BYTES,
       bytesToCapturePerPacket: s.RING_BYTES_PER_PACKET,

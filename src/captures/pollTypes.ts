@@ -19,7 +19,14 @@ export interface PollDeps extends CaptureDeps {
 }
 
 /** The VMs that should keep a ring now, asked once per tick. */
-export type RingWanted = (options?: { abortSignal?: AbortSignal }) => Promise<WantedRings>;
+export type RingWanted = (options?: RingWantedOptions) => Promise<WantedRings>;
+
+/** What the poller tells its {@link RingWanted} source. */
+export interface RingWantedOptions {
+  abortSignal?: AbortSignal;
+  /** When a person last changed which VMs want a ring (ms): an answer from before it must not be reused. */
+  changedAt?: number;
+}
 
 /** The answer of {@link RingWanted}. */
 export interface WantedRings {

@@ -10,6 +10,7 @@ import { runDoctor } from './verbs/doctor.js';
 import { runDownload } from './verbs/download.js';
 import { runList } from './verbs/list.js';
 import { runReportCapture } from './verbs/reportCapture.js';
+import { runRing } from './verbs/ring.js';
 import { runShow } from './verbs/show.js';
 import { runStart } from './verbs/start.js';
 import { runStop } from './verbs/stop.js';
@@ -28,6 +29,7 @@ const VERBS: Record<string, Verb> = {
   wait: runWait,
   download: runDownload,
   doctor: runDoctor,
+  ring: runRing,
   // `summarize <captureName|alertId>`; runCli sends only those here (a file stays with summarize itself).
   'summarize-capture': runSummarizeCapture,
   // `report <captureName|alertId>`, routed the same way (a file stays with report itself).
@@ -45,6 +47,8 @@ export const OPERATOR_USAGE = `Operator verbs (settings from the environment and
   alert-capture wait <name|alertId> [--timeout S] [--json]
   alert-capture download <name|alertId> [-o PATH] [--json]
   alert-capture doctor --vm ID [--instance N] [--json]
+  alert-capture ring list [--json]                          (VMs keeping a ring: tag, RING_VM_IDS)
+  alert-capture ring enable|disable --vm ID [--json]        (sets/removes the ring tag; disable removes our ring)
   alert-capture summarize <captureName|alertId> [--json]   (the capture's file, straight from storage)
   alert-capture report <captureName|alertId> [-o PATH]      (its HTML report, from storage; default <name>.html)
   SPEC: protocol=TCP,remoteIPAddress=10.0.0.0-10.0.0.255,remotePort=443;8443

@@ -11,6 +11,9 @@ import {
   type TableAccess,
 } from './tableCalls.js';
 
+/** The RowKey of the row {@link RingHeads.markChanged} writes (no head's key starts with `~`). */
+const CHANGED_ROW_KEY = '~changed';
+
 /** The PartitionKey of every ring head. */
 export const RING_PARTITION_KEY = 'ring';
 
@@ -110,12 +113,44 @@ export class RingHeads {
 
   /** Every ring head (one query; unreadable entities are skipped). */
   async list(): Promise<RingHead[]> {
+    return (await this.listWithChanges()).heads;
+  }
+
+  /**
+   * Every ring head, and when a person last changed which VMs want a ring ({@link RingHeads.markChanged}), from
+   * the same query: a poller whose listing of ring tags is older than that lists them again.
+   */
+  async listWithChanges(): Promise<{ heads: RingHead[]; changedAt?: number }> {
     const entities = await queryEntities(
       this.access,
       odata`PartitionKey eq ${RING_PARTITION_KEY}`,
       'listRings',
     );
-    return entities.map((e) => fromHeadEntity(e, e.etag)).filter((h): h is RingHead => h !== undefined);
+    const marker = entities.find((e) => e.rowKey === CHANGED_ROW_KEY);
+    const changedAt = typeof marker?.changedAt === 'string' ? Date.parse(marker.changedAt) : Number.NaN;
+    return {
+      heads: entities
+        .filter((e) => e.rowKey !== CHANGED_ROW_KEY)
+        .map((e) => fromHeadEntity(e, e.etag))
+        .filter((h): h is RingHead => h !== undefined),
+      ...(Number.isFinite(changedAt) ? { changedAt } : {}),
+    };
+  }
+
+  /**
+   * Records that a person changed which VMs want a ring (`alert-capture ring enable|disable`), so that pollers
+   * list the ring tags again on their next tick instead of trusting a listing made before the change.
+   */
+  async markChanged(): Promise<void> {
+    try {
+      await this.access.client.upsertEntity(
+        { partitionKey: RING_PARTITION_KEY, rowKey: CHANGED_ROW_KEY, changedAt: this.now().toISOString() },
+        'Replace',
+        withDeadline(this.access),
+      );
+    } catch (e) {
+      throw unavailable('markRingsChanged', e);
+    }
   }
 
   /** The head of `vmId` (compared case-insensitively), or `undefined`. */

@@ -36,6 +36,8 @@ export interface MaintainRingsOptions {
  */
 const NO_HEADS_RECHECK_IN_MS = 600_000;
 const noHeadsSeenAt = new WeakMap<CaptureLedger, number>();
+/** The newest `ring enable|disable` (the heads' change mark) an instance has acted on. */
+const changesSeenAt = new WeakMap<CaptureLedger, number>();
 
 /**
  * Keeps one ring capture per wanted VM, once per poller tick, after the tick drove its due records (so a ring
@@ -63,8 +65,8 @@ export async function maintainRings(
   const report: RingTickReport = { wanted: 0, armed: 0, retired: 0, disabled: 0 };
   const armed: CaptureRecord[] = [];
   const result = { report, armed };
-  const wanted = await askWanted(deps.ringWanted, deps, options);
-  const vms = uniqueVms(wanted.vms);
+  let wanted = await askWanted(deps.ringWanted, deps, options);
+  let vms = uniqueVms(wanted.vms);
   report.wanted = vms.length;
   if (vms.length === 0) {
     if (!wanted.complete) return result;
@@ -72,7 +74,15 @@ export async function maintainRings(
     if (seen !== undefined && now - seen < NO_HEADS_RECHECK_IN_MS) return result;
   }
 
-  const heads = await ledger.rings.list();
+  const { heads, changedAt } = await ledger.rings.listWithChanges();
+  if (changedAt !== undefined && changedAt > (changesSeenAt.get(ledger) ?? Number.NEGATIVE_INFINITY)) {
+    // A person enabled or disabled a ring since this instance last looked: a listing from before is not to be
+    // trusted (it would re-arm a ring just disabled).
+    changesSeenAt.set(ledger, changedAt);
+    wanted = await askWanted(deps.ringWanted, deps, { ...options, changedAt });
+    vms = uniqueVms(wanted.vms);
+    report.wanted = vms.length;
+  }
   if (heads.length === 0) noHeadsSeenAt.set(ledger, now);
   else noHeadsSeenAt.delete(ledger);
   const headOf = new Map(heads.map((h) => [h.vmId, h]));
@@ -110,10 +120,10 @@ export async function maintainRings(
 async function askWanted(
   ringWanted: RingWanted,
   deps: PollDeps,
-  options: MaintainRingsOptions,
+  options: MaintainRingsOptions & { changedAt?: number },
 ): Promise<WantedRings> {
   try {
-    return await ringWanted({ abortSignal: options.abortSignal });
+    return await ringWanted({ abortSignal: options.abortSignal, changedAt: options.changedAt });
   } catch (e) {
     if (e instanceof LedgerUnavailableError) throw e;
     deps.logger.warn(
