@@ -263,6 +263,7 @@ export class CaptureFiles {
     const summary = await summarizeStream(readKeptFiles(container, kept, abortSignal), {
       timeLimitInMs,
       listConversations: MAX_NOTIFIED_CONVERSATIONS,
+      ...(options.untilMs === undefined ? {} : { untilMs: options.untilMs }),
     });
     return { ...summary, conversations: summary.conversations.slice(0, MAX_NOTIFIED_CONVERSATIONS) };
   }

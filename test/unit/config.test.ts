@@ -271,6 +271,7 @@ describe('ring settings (RING_*)', () => {
       tagValue: 'on',
       vmIds: [],
       maxVms: 50,
+      discoverySeconds: 300,
       fileCount: 10,
       fileSizeInBytes: 10_485_760,
       bytesToCapturePerPacket: 0,

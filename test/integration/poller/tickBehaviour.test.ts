@@ -12,14 +12,16 @@ import {
 } from './pollerSupport.js';
 
 describe('capture poller: ticks', () => {
-  it('makes no ARM request and sends nothing when the ledger is empty', async () => {
+  it('makes no ARM request and sends nothing when the ledger is empty, but the listing of ring tags', async () => {
     const h = await startPollerHarness();
     const before = h.emulator.requests().length;
 
     await h.tick();
     await h.tick();
 
-    expect(h.emulator.requests()).toHaveLength(before);
+    // The VMs tagged for a ring are listed once per RING_DISCOVERY_SECONDS (one read per allowed scope).
+    const sent = h.emulator.requests().slice(before);
+    expect(sent.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${SUB}/resources`]);
     expect(webhookMessages(h)).toEqual([]);
   });
 
@@ -34,7 +36,9 @@ describe('capture poller: ticks', () => {
     h.advanceAppClock(3600);
     await h.tick();
 
-    expect(h.emulator.requests()).toHaveLength(before);
+    // Nothing about the done record; the ring tags are listed again (RING_DISCOVERY_SECONDS passed).
+    const sent = h.emulator.requests().slice(before);
+    expect(sent.map((r) => `${r.method} ${r.path}`)).toEqual([`GET ${SUB}/resources`]);
     expect(webhookMessages(h)).toHaveLength(1);
   });
 
