@@ -187,15 +187,19 @@ function parseRingVm(verb: string, app: AppContext, vm: unknown): string {
   return vm;
 }
 
-async function ringEnable(args: readonly string[], ctx: VerbContext): Promise<number> {
-  const { values } = parseVerbArgs(
-    'ring enable',
-    args,
-    { vm: { type: 'string' }, json: { type: 'boolean' } },
-    0,
-  );
+/** The arguments of `ring enable|disable`: the VM (checked) and `--json`. */
+async function ringChangeArgs(
+  verb: string,
+  args: readonly string[],
+  ctx: VerbContext,
+): Promise<{ app: AppContext; vmId: string; json: boolean }> {
+  const { values } = parseVerbArgs(verb, args, { vm: { type: 'string' }, json: { type: 'boolean' } }, 0);
   const app = await ctx.ready();
-  const vmId = parseRingVm('ring enable', app, values.vm);
+  return { app, vmId: parseRingVm(verb, app, values.vm), json: Boolean(values.json) };
+}
+
+async function ringEnable(args: readonly string[], ctx: VerbContext): Promise<number> {
+  const { app, vmId, json } = await ringChangeArgs('ring enable', args, ctx);
   const tag = { name: app.config.ring.tagName, value: app.config.ring.tagValue };
   const tags = await readTags('ring enable', app, vmId);
   const already = Object.entries(tags).some(
@@ -212,22 +216,15 @@ async function ringEnable(args: readonly string[], ctx: VerbContext): Promise<nu
   const output: RingChangeOutput = { vmId, tag: already ? 'alreadyTagged' : 'tagged' };
   await write(
     ctx.io.stdout,
-    values.json
+    json
       ? formatJson(output)
-      : `${already ? 'already tagged' : 'tagged'} ${nameOf(vmId)} ${tag.name}=${tag.value}; the poller arms its ring on its next tick\n`,
+      : `${already ? 'already tagged' : 'tagged'} ${nameOf(vmId)} ${tag.name}=${tag.value}; the poller arms its ring at its next listing of the ring tags (within RING_DISCOVERY_SECONDS, ${app.config.ring.discoverySeconds} s)\n`,
   );
   return EXIT.ok;
 }
 
 async function ringDisable(args: readonly string[], ctx: VerbContext): Promise<number> {
-  const { values } = parseVerbArgs(
-    'ring disable',
-    args,
-    { vm: { type: 'string' }, json: { type: 'boolean' } },
-    0,
-  );
-  const app = await ctx.ready();
-  const vmId = parseRingVm('ring disable', app, values.vm);
+  const { app, vmId, json } = await ringChangeArgs('ring disable', args, ctx);
   if (app.config.ring.vmIds.some((id) => sameResourceId(id, vmId))) {
     throw new CliError(
       EXIT.refused,
@@ -271,7 +268,7 @@ async function ringDisable(args: readonly string[], ctx: VerbContext): Promise<n
     removed.deleted.length ? `deleted ${removed.deleted.join(', ')} (its files stay in storage)` : undefined,
     removed.left.length ? `the poller deletes ${removed.left.join(', ')} on a later tick` : undefined,
   ].filter(Boolean);
-  await write(ctx.io.stdout, values.json ? formatJson(output) : `${said.join('; ')}\n`);
+  await write(ctx.io.stdout, json ? formatJson(output) : `${said.join('; ')}\n`);
   return EXIT.ok;
 }
 
