@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { CaptureLedger } from '../ledger/CaptureLedger.js';
 import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
 import type { CaptureChanges, CaptureRecord } from '../ledger/captureRecord.js';
-import type { MoveName } from '../ledger/lifecycle.js';
+import { holdsTarget, type MoveName } from '../ledger/lifecycle.js';
 import { armCode, describeArmError, isRetryable, isTransient } from '../azure/armErrors.js';
 import type { CaptureGateway, WatcherRef } from '../azure/captureGateway.js';
 import { isOurCapture } from './captureName.js';
@@ -290,6 +290,19 @@ async function putCapture(
     // The next tick reads the PUT's operation (a failed create is reported then); no status query before.
     nextAttemptAt: undefined,
   });
+  if (!updated) {
+    // Someone wrote the record while the PUT was in flight. If they ended it (a ring disabled meanwhile: its
+    // release found nothing to delete yet), nobody would ever end the capture this PUT just made: delete it now.
+    const current = await ledger.get(record.alertId);
+    if (current && !holdsTarget(current)) {
+      await gateway.deleteCapture(watcher, captureName, call).catch((e: unknown) => {
+        deps.logger.warn(
+          `capture ${captureName} outlived its record ${record.alertId}: ${describeArmError(e)}`,
+        );
+      });
+      return { outcome: 'failed', record: current, reason: current.reason ?? 'ended while being created' };
+    }
+  }
   deps.logger.info(`capture ${captureName} started for alert ${record.alertId}`);
   return { outcome: 'started', record: updated ?? record };
 }

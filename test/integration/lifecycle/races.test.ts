@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { pollCaptures } from '../../../src/captures/pollCaptures.js';
 import { attemptCaptureName } from '../../../src/captures/captureName.js';
 import { handleAlert } from '../../../src/webhook/handleAlert.js';
+import { disableRing } from '../../../src/rings/disableRing.js';
 import { SUB_ID, firedMetricAlert, vmId } from '../../support/alertPayloads.js';
 import { fakeApp } from './fakeDeps.js';
 
@@ -178,6 +179,34 @@ describe('refusals and failed creates', () => {
     );
     expect(record?.notifiedAt).toBeDefined();
     expect(app.gateway.capture(name)).toBeUndefined(); // released at once
+  });
+});
+
+describe('a ring disabled while its PUT is in flight', () => {
+  it('leaves no capture behind: the PUT that lands after its record ended deletes what it made', async () => {
+    const app = await fakeApp();
+    const vm = vmId('ring-racer');
+    app.gateway.addVm(vm, REGION);
+    const ringWanted = () =>
+      Promise.resolve({ vms: [{ vmId: vm, vmName: 'ring-racer', subscriptionId: SUB_ID }], complete: true });
+    // The tick arms the ring and puts it; ARM takes its time to answer.
+    const slowPut = app.gateway.hold('createCapture');
+    const tick = pollCaptures({ ...app.deps, ringWanted });
+    await slowPut.reached;
+
+    // Meanwhile a person disables the ring: its record ends, and its delete finds nothing yet.
+    const disabled = await disableRing(vm, app.deps);
+    expect(disabled.removed).toBe(true);
+    slowPut.release();
+    await tick;
+
+    // The PUT landed after the delete: the putter deleted it, so no ring runs on with nobody to end it.
+    expect(app.gateway.list().filter((c) => c.target === vm)).toEqual([]);
+    const ringName = app.gateway.calls.find((c) => c.method === 'createCapture')?.name;
+    expect(app.gateway.calls.filter((c) => c.method === 'deleteCapture').map((c) => c.name)).toEqual([
+      ringName,
+      ringName,
+    ]);
   });
 });
 
