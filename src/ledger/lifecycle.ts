@@ -45,6 +45,8 @@ export interface LifecycleFacts {
   notifiedAt?: string;
   releasedAt?: string;
   captureId?: string;
+  /** Set while the alert's pre-alert ring files are still to keep (see `keepPreAlert`). */
+  keepDueAt?: string;
 }
 
 type NextState = CaptureState | ((record: LifecycleFacts) => CaptureState);
@@ -82,8 +84,14 @@ export const MOVES = {
   },
   /** Notification given up after `NOTIFY_MAX_ATTEMPTS`. */
   giveUpNotifying: { from: ['finished', 'failed'], to: 'notifyFailed' },
-  /** Bookkeeping that changes no state (a claim, a retry time, a status seen): allowed on any active record. */
-  note: { from: ['pending', 'starting', 'running', 'finished', 'failed', 'notifyFailed'], to: same },
+  /**
+   * Bookkeeping that changes no state (a claim, a retry time, a status seen, kept ring files): allowed on any
+   * active record, an ignored one included (it still keeps its window's ring files).
+   */
+  note: {
+    from: ['pending', 'starting', 'running', 'finished', 'failed', 'notifyFailed', 'ignored'],
+    to: same,
+  },
 } as const satisfies Record<string, Move>;
 
 /** The name of an allowed move. */
@@ -144,7 +152,9 @@ export function isActiveRecord(record: LifecycleFacts): boolean {
     case 'running':
       return true;
     default:
-      return awaitsNotification(record) || awaitsRelease(record);
+      // Keeping goes on whatever the state: an alert answered `alreadyCapturing` (ignored) still keeps its own
+      // window's ring files, which rotation would delete.
+      return awaitsNotification(record) || awaitsRelease(record) || record.keepDueAt !== undefined;
   }
 }
 

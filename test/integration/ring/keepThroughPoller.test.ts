@@ -237,6 +237,34 @@ describe('an alert on a ring VM, through the webhook and the poller', () => {
     expect(html).toContain(BEFORE_PEER);
   });
 
+  it("keeps the window of a second alert on the VM too, though it is answered alreadyCapturing (the first alert's capture runs)", async () => {
+    h = await startPollerHarness({ settings: RING_SETTINGS });
+    const ring = await ringVm(h);
+    h.ctx.rings = ringDirectory(ring.vm, ring.storagePath);
+    await h.emulator.advanceClock((ring.firedMs - h.emulator.now()) / 1000);
+    const first = alertOn(ring.vm, ring.windowStartMs, ring.firedMs);
+    expect((await h.post(first)).body.outcome).toBe('started');
+    // Another rule fires on the same incident a minute later, with its own window.
+    await h.emulator.advanceClock(60);
+    const second = alertOn(ring.vm, ring.windowStartMs + 60_000, ring.firedMs + 60_000);
+    expect((await h.post(second)).body.outcome).toBe('alreadyCapturing');
+    const secondId = second.data.essentials.alertId;
+
+    let record = await recordOf(h, secondId);
+    for (let tick = 0; record.keepDueAt !== undefined && tick < 40; tick++) {
+      await h.emulator.advanceClock(TICK_SECONDS);
+      await h.tick();
+      record = await recordOf(h, secondId);
+    }
+    expect(record).toMatchObject({ state: 'ignored', keepComplete: true, keptCoversStart: true });
+    expect(Date.parse(record.keptFrom!)).toBeLessThanOrEqual(ring.windowStartMs);
+    const kept = BlobServiceClient.fromConnectionString(inject('azuriteConnectionString')).getContainerClient(
+      KEPT_CONTAINER,
+    );
+    for (const name of record.keptFiles ?? []) expect(await kept.getBlobClient(name).exists()).toBe(true);
+    expect(record.keptFiles?.length).toBeGreaterThan(1);
+  });
+
   it('past RING_KEEP_WAIT_SECONDS reports what was kept, saying the last file was still being written', async () => {
     h = await startPollerHarness({ settings: { ...RING_SETTINGS, RING_KEEP_WAIT_SECONDS: '0' } });
     const ring = await ringVm(h);

@@ -72,6 +72,13 @@ describe('the lifecycle table', () => {
     expect(planMove({ ...ring, state: 'finished' }, 'markReleased', { releasedAt: 't' })).toBe('finished');
   });
 
+  it('an ignored alert stays active while it keeps its pre-alert ring files, and may be noted meanwhile', () => {
+    expect(isActiveRecord({ state: 'ignored', keepDueAt: 't' })).toBe(true);
+    expect(isActiveRecord({ state: 'ignored' })).toBe(false);
+    expect(planMove({ state: 'ignored', keepDueAt: 't' }, 'note', { keepDueAt: undefined })).toBe('ignored');
+    expect(() => planMove({ state: 'ignored' }, 'markRunning')).toThrow(IllegalMoveError);
+  });
+
   it('a ring record is active while it is to start or running, like any other', () => {
     for (const state of ['pending', 'starting', 'running'] as const) {
       expect(isActiveRecord({ kind: 'ring', state })).toBe(true);
