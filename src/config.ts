@@ -206,6 +206,7 @@ export const settingsSchema = z
     RING_MAX_FILE_SIZE_BYTES: int(104_857_600, 65_536, 4_294_967_295),
     RING_SESSION_SECONDS: int(86_400, 600, 604_800),
     RING_REARM_LEAD_SECONDS: int(300, 30, 604_799),
+    RING_STATUS_CHECK_SECONDS: int(300, 60, 3_600),
     RING_FILTERS: z.string().transform(parseFilters).optional(),
     RING_WINDOW_MARGIN_SECONDS: int(60, 0, 3_600),
     RING_DEFAULT_LOOKBACK_SECONDS: int(600, 60, 86_400),
@@ -443,6 +444,11 @@ export interface RingConfig {
   sessionTimeLimitInSeconds: number;
   /** The next generation is armed this long before the current one's session ends (`ringSessionSeconds`). */
   rearmLeadSeconds: number;
+  /**
+   * A running ring's status (queryStatus, an ARM write) is asked this long after its last check, besides at its
+   * re-arm time and session end; between checks its liveness comes from one list (a read) of its watcher's captures.
+   */
+  statusCheckSeconds: number;
   /** Network Watcher filters of ring captures (`RING_FILTERS`; unset: `CAPTURE_FILTERS`, so before and after compare). */
   filters: CaptureFilter[];
   /** Kept files start this much before the alert's window. */
@@ -479,6 +485,7 @@ function toConfig(s: Settings): Config {
       bytesToCapturePerPacket: s.RING_BYTES_PER_PACKET,
       sessionTimeLimitInSeconds: s.RING_SESSION_SECONDS,
       rearmLeadSeconds: s.RING_REARM_LEAD_SECONDS,
+      statusCheckSeconds: s.RING_STATUS_CHECK_SECONDS,
       filters: s.RING_FILTERS ?? s.CAPTURE_FILTERS,
       windowMarginSeconds: s.RING_WINDOW_MARGIN_SECONDS,
       defaultLookbackSeconds: s.RING_DEFAULT_LOOKBACK_SECONDS,

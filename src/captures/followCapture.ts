@@ -1,12 +1,13 @@
 import { describeArmError, isRetryable } from '../azure/armErrors.js';
-import type { CaptureStatus, StatusAnswer } from '../azure/captureGateway.js';
+import type { CaptureStatus, StatusAnswer, WatcherRef } from '../azure/captureGateway.js';
 import type { CaptureChanges, CaptureRecord } from '../ledger/captureRecord.js';
 import { describeCaptureError } from '../notify/describeCapture.js';
 import type { RecordWork } from './pollTypes.js';
 import { outsideCaptureAccount } from './CaptureFiles.js';
-import { ringSessionSeconds } from './ringCaptureParameters.js';
+import { ringRearmAfterSeconds, ringSessionSeconds } from './ringCaptureParameters.js';
 import { recordSettings } from './startCapture.js';
 import { watcherOf } from './watcherOf.js';
+import { WatcherCaptureLists } from './WatcherCaptureLists.js';
 
 /** Shortest and longest wait between status queries once a capture is past its expected end. */
 const MIN_RECHECK_SECONDS = 15;
@@ -19,8 +20,10 @@ const CREATE_RECHECK_SECONDS = 10;
  * the PUT's async operation (a failed create is failed with Azure's reason); then nothing until the capture's
  * expected end (start + time limit, or the stuck timeout if shorter); then one queryStatus, whose 202 answer is
  * read on a later tick rather than waited for; a capture still running is asked again with backoff. A ring (kind
- * `ring`) is asked every tick instead, and is expected to end at its session limit. Returns the record once its
- * capture ended (`finished` or `failed`), else `undefined`.
+ * `ring`) is followed every tick from its watcher's capture list instead (a read, see {@link ringLiveness}), and
+ * asked its status only until it is seen Running, then every `RING_STATUS_CHECK_SECONDS` and at its re-arm time and
+ * session end (see {@link nextRingCheckAt}). Returns the record once its capture ended (`finished` or `failed`),
+ * else `undefined`.
  */
 export async function followCapture(
   record: CaptureRecord,
@@ -85,7 +88,19 @@ export async function followCapture(
     }
   }
 
-  // A ring is asked every tick: one that ended early (stopped or deleted by someone, Error) is replaced at once.
+  const disappeared = () =>
+    ledger.move(record, 'markFailed', {
+      reason: `capture ${name} disappeared before it ended (deleted outside alert-capture?)`,
+      endedAt: iso(now),
+      statusOperationUrl: undefined,
+      nextAttemptAt: undefined,
+    });
+  if (ring) {
+    // A ring deleted by someone is replaced at once; one that stopped by itself is seen at its next check.
+    const liveness = await ringLiveness(record, watcher, name, work);
+    if (liveness === 'gone') return disappeared();
+    if (liveness === 'listed') return undefined;
+  }
   const firstCheckAt = ring ? since : since + ms(Math.min(timeLimitSeconds, config.stuckTimeoutSeconds));
   const checkAsked = record.statusCheckAt !== undefined && now >= Date.parse(record.statusCheckAt);
   if (!record.statusOperationUrl && !checkAsked && now < firstCheckAt) {
@@ -104,6 +119,16 @@ export async function followCapture(
     // The operation expired before it was read: ask again.
     if (answer.kind === 'missing' && record.statusOperationUrl)
       answer = await gateway.queryStatus(watcher, name, call);
+    // A running ring's periodic check reads its answer once at once (a read, as countForeignRunning does): a
+    // ring that stopped is then replaced in the tick that checks; if not ready, it is read on the next tick. A
+    // generation not yet seen Running keeps ARM's pace, so the re-arm's overlap stays as it was.
+    if (
+      ring &&
+      record.captureStatus === 'Running' &&
+      answer.kind === 'accepted' &&
+      !record.statusOperationUrl
+    )
+      answer = await gateway.readStatusOperation(answer.operationUrl, call);
   } catch (e) {
     if (overdue) {
       return giveUp(
@@ -118,14 +143,7 @@ export async function followCapture(
     });
     return undefined;
   }
-  if (answer.kind === 'missing') {
-    return ledger.move(record, 'markFailed', {
-      reason: `capture ${name} disappeared before it ended (deleted outside alert-capture?)`,
-      endedAt: iso(now),
-      statusOperationUrl: undefined,
-      nextAttemptAt: undefined,
-    });
-  }
+  if (answer.kind === 'missing') return disappeared();
   if (answer.kind === 'accepted') {
     await ledger.move(record, 'note', {
       statusOperationUrl: answer.operationUrl,
@@ -152,7 +170,7 @@ export async function followCapture(
       { captureStatus },
     );
   }
-  if (ring) return noteRingRunning(record, captureStatus, work);
+  if (ring) return noteRingRunning(record, captureStatus, nextRingCheckAt(since, now, work), work);
   const expectedEnd = since + ms(timeLimitSeconds);
   const waitInMs =
     now < expectedEnd
@@ -173,26 +191,93 @@ export async function followCapture(
   return undefined;
 }
 
+/** What a running ring's watcher list says of it this tick (see {@link ringLiveness}). */
+type RingLiveness = 'check' | 'listed' | 'gone';
+
 /**
- * A running ring stays due every tick; its record is written only when something changed (its status first seen,
- * a status operation or error to clear), so a healthy ring costs no Table write per tick.
+ * Whether a ring's status is to be asked now (`check`), or its liveness taken from its watcher's capture list of
+ * this tick, shared by every ring of the watcher (one GET, an ARM read: a status query is a POST, an ARM write, and
+ * writes are limited to 1 200 an hour against 12 000 reads, "Subscription | writes | 1200",
+ * https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling). Listed: alive
+ * (`listed`), unless its provisioningState is `Failed` (`check`). Not listed: deleted by someone (`gone`), once a
+ * GET of it confirms (a list answered just after a create need not show it yet). A list that cannot be had says
+ * nothing: the ring waits for its next check.
+ */
+async function ringLiveness(
+  record: CaptureRecord,
+  watcher: WatcherRef,
+  name: string,
+  work: RecordWork,
+): Promise<RingLiveness> {
+  const { deps, now } = work;
+  const due =
+    record.statusOperationUrl !== undefined ||
+    // Right after arming, until it is seen Running: the re-arm retires the old generation only then.
+    record.captureStatus !== 'Running' ||
+    record.statusCheckAt === undefined ||
+    now >= Date.parse(record.statusCheckAt);
+  if (due) return 'check';
+  const call = { abortSignal: work.abortSignal };
+  let provisioningState: string | undefined;
+  try {
+    const lists = work.captureLists ?? new WatcherCaptureLists(deps.gateway);
+    const listed = (await lists.of(watcher, call)).find((c) => c.name.toLowerCase() === name.toLowerCase());
+    if (listed) provisioningState = listed.provisioningState;
+    else {
+      const resource = await deps.gateway.getCapture(watcher, name, call);
+      if (!resource) return 'gone';
+      provisioningState = resource.provisioningState;
+    }
+  } catch (e) {
+    if (!isRetryable(e)) throw e;
+    deps.logger.warn(`ring ${name}: its watcher's captures could not be listed: ${describeArmError(e)}`);
+    return 'listed';
+  }
+  return provisioningState === 'Failed' ? 'check' : 'listed';
+}
+
+/**
+ * When a running ring checked at `checkedAt` (ms) is asked its status again: `RING_STATUS_CHECK_SECONDS` later, or
+ * at its re-arm time or session end if one comes first (so the tick that re-arms knows it runs). A ring that
+ * stopped by itself is thus noticed within the check interval. Past its session end one still running (its
+ * successor waits for a budget slot) is asked every tick: its end frees the slot.
+ */
+function nextRingCheckAt(since: number, checkedAt: number, work: RecordWork): number {
+  const { ring, localTimeScale } = work.deps.config;
+  const ms = (seconds: number) => (seconds * 1000) / localTimeScale;
+  const sessionEnd = since + ms(ringSessionSeconds(ring));
+  if (checkedAt >= sessionEnd) return checkedAt;
+  const rearmAt = since + ms(ringRearmAfterSeconds(ring));
+  return Math.min(
+    checkedAt + ms(ring.statusCheckSeconds),
+    sessionEnd,
+    ...(rearmAt > checkedAt ? [rearmAt] : []),
+  );
+}
+
+/**
+ * A running ring stays due every tick (its liveness is listed each tick); its record is written only when
+ * something changed: after a status check, its next check time (one write per check), a status operation or
+ * error to clear.
  */
 async function noteRingRunning(
   record: CaptureRecord,
   captureStatus: string,
+  checkAt: number,
   work: RecordWork,
 ): Promise<undefined> {
+  const statusCheckAt = new Date(checkAt).toISOString();
   const unchanged =
     record.captureStatus === captureStatus &&
     record.statusOperationUrl === undefined &&
-    record.statusCheckAt === undefined &&
+    record.statusCheckAt === statusCheckAt &&
     record.lastError === undefined &&
     record.nextAttemptAt === undefined;
   if (!unchanged) {
     await work.deps.ledger.move(record, 'note', {
       captureStatus,
       statusOperationUrl: undefined,
-      statusCheckAt: undefined,
+      statusCheckAt,
       lastError: undefined,
       nextAttemptAt: undefined,
     });

@@ -6,6 +6,7 @@ import { LedgerUnavailableError } from '../ledger/LedgerUnavailableError.js';
 import { driveRecord } from './driveRecord.js';
 import { forEachLimited } from './forEachLimited.js';
 import { maintainRings } from '../rings/maintainRings.js';
+import { WatcherCaptureLists } from './WatcherCaptureLists.js';
 import { emptyPollReport, type PollDeps, type PollReport } from './pollTypes.js';
 
 export type { PollDeps, PollReport } from './pollTypes.js';
@@ -46,6 +47,8 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
     return report;
   }
   let ledgerDown: LedgerUnavailableError | undefined;
+  // One list of a watcher's captures a tick, whatever the number of its rings.
+  const captureLists = new WatcherCaptureLists(deps.gateway);
   const drive = async (record: CaptureRecord) => {
     if (tickSignal.aborted || ledgerDown) {
       report.deferred++;
@@ -54,7 +57,14 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
     const deadlineInMs = performance.now() + config.pollRecordTimeLimitSeconds * 1000;
     const abortSignal = deadlineSignal(config.pollRecordTimeLimitSeconds * 1000, tickSignal);
     try {
-      await driveRecord(record, { deps, report, abortSignal, deadlineInMs, now: (deps.now ?? Date.now)() });
+      await driveRecord(record, {
+        deps,
+        report,
+        abortSignal,
+        deadlineInMs,
+        now: (deps.now ?? Date.now)(),
+        captureLists,
+      });
     } catch (e) {
       report.errors++;
       if (e instanceof LedgerUnavailableError) ledgerDown ??= e;

@@ -1,6 +1,7 @@
 import type { CaptureFiles } from './CaptureFiles.js';
 import type { CaptureDeps } from './startCapture.js';
 import type { CaptureReports } from '../report/CaptureReports.js';
+import type { WatcherCaptureLists } from './WatcherCaptureLists.js';
 
 /** What the poller needs besides the orchestration's deps. */
 export interface PollDeps extends CaptureDeps {
@@ -114,4 +115,6 @@ export interface RecordWork {
   deadlineInMs?: number;
   /** The tick's clock reading, in ms. */
   now: number;
+  /** The watchers' capture lists of this tick, shared by its records (a ring's liveness); absent, one per record. */
+  captureLists?: WatcherCaptureLists;
 }

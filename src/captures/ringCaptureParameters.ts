@@ -32,6 +32,13 @@ export function ringCaptureParameters(
   };
 }
 
+/** The seconds after which a ring's next generation is armed: its session less `RING_REARM_LEAD_SECONDS`. */
+export function ringRearmAfterSeconds(
+  ring: Pick<RingConfig, 'sessionTimeLimitInSeconds' | 'rearmLeadSeconds'>,
+): number {
+  return ringSessionSeconds(ring) - ring.rearmLeadSeconds;
+}
+
 /** The seconds after which a ring must be re-armed: the shorter of its two possible session limits. */
 export function ringSessionSeconds(ring: Pick<RingConfig, 'sessionTimeLimitInSeconds'>): number {
   return Math.min(ring.sessionTimeLimitInSeconds, MAX_TIME_LIMIT_SECONDS);

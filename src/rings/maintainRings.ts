@@ -13,7 +13,7 @@ import type {
   WantedRingVm,
   WantedRings,
 } from '../captures/pollTypes.js';
-import { ringSessionSeconds } from '../captures/ringCaptureParameters.js';
+import { ringRearmAfterSeconds } from '../captures/ringCaptureParameters.js';
 import { watcherOf } from '../captures/watcherOf.js';
 import { disableRing } from './disableRing.js';
 
@@ -181,7 +181,7 @@ async function keepRing(vm: WantedRingVm, found: RingHead | undefined, step: Rin
   if (newest.state !== 'running' || newest.captureStatus !== 'Running') return;
   if (head && head.replacing.length > 0) head = await stopReplaced(head, newest, step);
   const startedAt = Date.parse(newest.startedAt ?? newest.updatedAt);
-  const runFor = ringSessionSeconds(config.ring) - config.ring.rearmLeadSeconds;
+  const runFor = ringRearmAfterSeconds(config.ring);
   // Capture time in wall-clock ms, as followCapture counts it (the sandbox's clock runs LOCAL_TIME_SCALE faster).
   if (now - startedAt >= (runFor * 1000) / config.localTimeScale) {
     if (await armNext(vm, head, newest, step)) report.armed++;
@@ -286,9 +286,13 @@ async function retire(older: CaptureRecord, successor: CaptureRecord, step: Ring
     return (await deps.ledger.move(older, 'markFailed', { reason, nextAttemptAt: undefined })) !== undefined;
   }
   const watcher = watcherOf(older);
-  // Asked once: a running ring's status is read every tick, and the drive step takes it from there.
+  // Asked once; its status is asked on the next tick (a stopped capture stays listed), which records its end.
   if (older.state !== 'running' || !watcher || !older.captureName || older.note === reason) return false;
   await deps.gateway.stopCapture(watcher, older.captureName, { abortSignal: step.abortSignal });
-  await deps.ledger.move(older, 'note', { note: reason, nextAttemptAt: undefined });
+  await deps.ledger.move(older, 'note', {
+    note: reason,
+    statusCheckAt: new Date(step.now).toISOString(),
+    nextAttemptAt: undefined,
+  });
   return true;
 }

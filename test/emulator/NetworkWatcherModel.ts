@@ -428,6 +428,28 @@ export class NetworkWatcherModel {
   }
 
   /**
+   * The Network Watcher agent on a VM stops (it crashed; its handler starts it again): every session running or
+   * about to run on the VM ends in `Error` with `['AgentStopped']` (a PcError value of the spec), the resource
+   * stays, listed with provisioningState `Succeeded`. A ring's closed files stay, its open file is lost, as on a
+   * delete. The extension stays `Succeeded`, so the next capture runs. Assumption: what Azure shows then is
+   * undocumented. Throws {@link RegistrationError} for an unknown VM.
+   */
+  stopAgent(vmId: string): void {
+    const vm = this.vms.get(String(vmId).toLowerCase());
+    if (!vm) throw new RegistrationError(`vmId must be a registered VM, found ${describe(vmId)}`);
+    const now = this.clock.now();
+    for (const capture of this.capturesById.values()) {
+      if (capture.vm !== vm || (capture.status !== 'Running' && capture.status !== 'NotStarted')) continue;
+      capture.ring?.stop(now, false);
+      capture.cancels.forEach((cancel) => cancel());
+      capture.cancels = [];
+      capture.plan = undefined;
+      capture.status = 'Error';
+      capture.errors = ['AgentStopped'];
+    }
+  }
+
+  /**
    * Plants a capture made by a person (the portal never deletes them): listed, read and queried like any other and
    * counted toward the session limit. A Running one runs on the clock until its time limit, and its file is
    * uploaded like any other when it stops. Throws {@link RegistrationError} naming a bad field.

@@ -895,6 +895,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     addTrafficEvent: (event) => model.addTrafficEvent(event),
     registerWatcher: (w) => model.registerWatcher(w),
     plantCapture: (c) => model.plantCapture(c),
+    stopAgent: (vmId) => {
+      clock.catchUp();
+      model.stopAgent(vmId);
+    },
     captures: () => {
       clock.catchUp();
       return model.captures();

@@ -235,6 +235,8 @@ export interface Emulator {
   addTrafficEvent(event: TrafficEventInput): void;
   /** Plants a capture made by a person; answers its view. */
   plantCapture(capture: PlantedCapture): EmulatorCapture;
+  /** The agent on a registered VM stops: its running captures end in `Error` (`AgentStopped`); see the README. */
+  stopAgent(vmId: string): void;
   captures(): EmulatorCapture[];
   requests(): RequestLogEntry[];
   /** Packet-capture PUTs refused because the session limit was reached. */

@@ -277,6 +277,7 @@ describe('ring settings (RING_*)', () => {
       bytesToCapturePerPacket: 0,
       sessionTimeLimitInSeconds: 86_400,
       rearmLeadSeconds: 300,
+      statusCheckSeconds: 300,
       filters: [],
       windowMarginSeconds: 60,
       defaultLookbackSeconds: 600,
@@ -375,5 +376,15 @@ describe('ring settings (RING_*)', () => {
     // The default session (86 400 s) is sent as timeLimitInSeconds 18 000: the lead must be below that.
     expect(problemsOf({ ...minimal, RING_REARM_LEAD_SECONDS: '18000' })).toHaveLength(1);
     expect(loadConfig({ ...minimal, RING_REARM_LEAD_SECONDS: '17999' }).ring.rearmLeadSeconds).toBe(17_999);
+  });
+
+  it('takes a ring status check interval of 60 to 3600 s, naming the setting otherwise', () => {
+    expect(loadConfig({ ...minimal, RING_STATUS_CHECK_SECONDS: '60' }).ring.statusCheckSeconds).toBe(60);
+    expect(loadConfig({ ...minimal, RING_STATUS_CHECK_SECONDS: '3600' }).ring.statusCheckSeconds).toBe(3_600);
+    for (const bad of ['59', '3601', 'often']) {
+      expect(problemsOf({ ...minimal, RING_STATUS_CHECK_SECONDS: bad })).toEqual([
+        expect.stringMatching(/^RING_STATUS_CHECK_SECONDS: /),
+      ]);
+    }
   });
 });

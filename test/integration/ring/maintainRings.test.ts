@@ -20,6 +20,8 @@ import { REGION, recordOf, startPollerHarness, webhookMessages } from '../poller
 const POLL_INTERVAL_SECONDS = 30;
 const SESSION_SECONDS = 600;
 const LEAD_SECONDS = 120;
+/** RING_STATUS_CHECK_SECONDS of the tests of a ring that ended by itself. */
+const CHECK_SECONDS = 120;
 const WATCHER = { rg: 'NetworkWatcherRG', name: `NetworkWatcher_${REGION}` };
 const WATCHER_ID = `${SUB}/resourceGroups/${WATCHER.rg}/providers/Microsoft.Network/networkWatchers/${WATCHER.name}`;
 
@@ -164,7 +166,7 @@ describe('rings kept by the poller', () => {
     expect(webhookMessages(h)).toEqual([]);
   });
 
-  it('a ring deleted by someone is replaced on the next tick, and one stopped by someone too', async () => {
+  it('a ring deleted by someone is replaced on the next tick: its watcher list (a read) shows it gone', async () => {
     const vm = newVm('killed');
     const h = await ringHarness([vm]);
     await h.tick();
@@ -182,17 +184,79 @@ describe('rings kept by the poller', () => {
     expect(killed).toMatchObject({ state: 'failed', captureName: first!.name });
     expect(killed!.reason).toContain('disappeared');
     expect(newest).toMatchObject({ state: 'running', captureName: second!.name });
-
-    await nextTick(h);
-    await client.packetCaptures.beginStopAndWait(WATCHER.rg, WATCHER.name, second!.name);
-    await nextTick(h);
-    const running = runningRingsOf(h, vm);
-    expect(running.map((c) => c.name)).not.toContain(second!.name);
-    expect(ringsOf(h, vm)).toHaveLength(1);
-    const [third, stopped] = await ringRecordsOf(h, vm);
-    expect(stopped).toMatchObject({ state: 'finished', captureName: second!.name });
-    expect(third!.captureName).toBe(ringsOf(h, vm)[0]!.name);
     expect(webhookMessages(h)).toEqual([]);
+  });
+
+  for (const [how, end] of [
+    ['stopped by someone', 'finished'],
+    ['ended in Error (its agent stopped)', 'failed'],
+  ] as const) {
+    it(`a ring ${how} is replaced within RING_STATUS_CHECK_SECONDS and one tick`, async () => {
+      const vm = newVm('ended');
+      // A long session: no re-arm time or session end comes in between to check it sooner.
+      const h = await ringHarness([vm], {
+        RING_SESSION_SECONDS: '3600',
+        RING_STATUS_CHECK_SECONDS: String(CHECK_SECONDS),
+      });
+      await h.tick();
+      await nextTick(h);
+      await nextTick(h);
+      const [ring] = runningRingsOf(h, vm);
+      expect(ring).toBeDefined();
+      const endedAt = h.emulator.now();
+      if (end === 'finished') {
+        const client = networkClient(h.emulator, SUB_ID, { maxRetries: 0 });
+        await client.packetCaptures.beginStopAndWait(WATCHER.rg, WATCHER.name, ring!.name, {
+          updateIntervalInMs: 5,
+        });
+      } else {
+        h.emulator.stopAgent(vm);
+      }
+      expect(ringsOf(h, vm).map((c) => c.name)).toEqual([ring!.name]);
+      let replacedAt: number | undefined;
+      while (
+        replacedAt === undefined &&
+        h.emulator.now() - endedAt <= (CHECK_SECONDS + 2 * POLL_INTERVAL_SECONDS) * 1000
+      ) {
+        await nextTick(h);
+        if (ringsOf(h, vm).some((c) => c.name !== ring!.name)) replacedAt = h.emulator.now();
+      }
+      expect(replacedAt).toBeDefined();
+      expect(replacedAt! - endedAt).toBeLessThanOrEqual((CHECK_SECONDS + POLL_INTERVAL_SECONDS) * 1000);
+      const [newest, ended] = await ringRecordsOf(h, vm);
+      expect(ended).toMatchObject({ state: end, captureName: ring!.name });
+      expect(newest!.captureName).not.toBe(ring!.name);
+      expect(webhookMessages(h)).toEqual([]);
+    });
+  }
+
+  it('a steady ring costs no ARM write per tick: one list of its watcher a tick for all its rings, a status query every RING_STATUS_CHECK_SECONDS', async () => {
+    const vms = [newVm('steady'), newVm('steady'), newVm('steady')];
+    const h = await ringHarness(vms, { RING_SESSION_SECONDS: '3600', RING_STATUS_CHECK_SECONDS: '300' });
+    await h.tick();
+    await nextTick(h);
+    await nextTick(h);
+    expect(vms.map((vm) => runningRingsOf(h, vm).length)).toEqual([1, 1, 1]);
+    const isList = (r: { method: string; path: string }) =>
+      r.method === 'GET' && /\/networkWatchers\/[^/]+\/packetCaptures$/i.test(r.path);
+    let writes = 0;
+    let listedTicks = 0;
+    for (let i = 0; i < 20; i++) {
+      const from = h.emulator.requests().length;
+      await nextTick(h);
+      const arm = h.emulator.requests().slice(from);
+      const tickWrites = arm.filter((r) => r.method !== 'GET');
+      // The three rings share their watcher's one list; a tick that asks every status needs none.
+      expect(arm.filter(isList).length).toBe(tickWrites.length === vms.length ? 0 : 1);
+      expect(tickWrites.every((r) => r.method === 'POST' && r.path.endsWith('/queryStatus'))).toBe(true);
+      writes += tickWrites.length;
+      if (tickWrites.length === 0) listedTicks++;
+    }
+    // 600 s of ticks: each ring's status asked at most twice (every 300 s), nothing else written.
+    expect(writes).toBeGreaterThan(0);
+    expect(writes).toBeLessThanOrEqual(2 * vms.length);
+    expect(listedTicks).toBeGreaterThanOrEqual(18);
+    expect(vms.map((vm) => runningRingsOf(h, vm).length)).toEqual([1, 1, 1]);
   });
 
   it("never takes an alert's place: an alert on a ring VM starts its own capture, and only the alert is notified", async () => {
