@@ -3,6 +3,8 @@ import type { CaptureFilter, RingConfig } from '../config.js';
 
 /** `timeLimitInSeconds`'s maximum in the spec: sent with a ring, in case Azure ends a ring at the shorter limit. */
 const MAX_TIME_LIMIT_SECONDS = 18_000;
+/** `totalBytesPerSession`'s maximum in the spec (its default is 1073741824). */
+const MAX_TOTAL_BYTES = 4_294_967_295;
 
 /**
  * The PUT body of a VM's ring capture: a continuous capture (`continuousCapture: true`, api-version 2023-11-01 and
@@ -21,6 +23,9 @@ export function ringCaptureParameters(
     targetType: 'AzureVM',
     bytesToCapturePerPacket: ring.bytesToCapturePerPacket,
     timeLimitInSeconds: Math.min(ring.sessionTimeLimitInSeconds, MAX_TIME_LIMIT_SECONDS),
+    // The spec's maximum: its default (1 GiB) would end a busy VM's ring within minutes, if Azure applies it to
+    // continuous captures (undocumented).
+    totalBytesPerSession: MAX_TOTAL_BYTES,
     storageLocation: { storageId: storageAccountId },
     filters: filters.map((f) => ({ ...f })),
     continuousCapture: true,

@@ -75,7 +75,8 @@ export async function maintainRings(
   }
 
   const { heads, changedAt } = await ledger.rings.listWithChanges();
-  if (changedAt !== undefined && changedAt > (changesSeenAt.get(ledger) ?? Number.NEGATIVE_INFINITY)) {
+  // Compared for equality: marks come from people's clocks, a later mark may carry an earlier time.
+  if (changedAt !== undefined && changedAt !== changesSeenAt.get(ledger)) {
     // A person enabled or disabled a ring since this instance last looked: a listing from before is not to be
     // trusted (it would re-arm a ring just disabled).
     changesSeenAt.set(ledger, changedAt);

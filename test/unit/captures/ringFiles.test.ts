@@ -104,6 +104,7 @@ describe('ring names, kept folders and PUT bodies', () => {
       continuousCapture: true,
       bytesToCapturePerPacket: 128,
       timeLimitInSeconds: 18_000,
+      totalBytesPerSession: 4_294_967_295,
       captureSettings: { fileCount: 5, fileSizeInBytes: 10_485_760, sessionTimeLimitInSeconds: 86_400 },
       filters: [{ protocol: 'TCP' }],
     });
