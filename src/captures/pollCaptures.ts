@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { deadlineSignal } from '../deadline.js';
 import { errorMessage } from '../errors.js';
 import type { CaptureLedger } from '../ledger/CaptureLedger.js';
@@ -46,6 +47,9 @@ export async function pollCaptures(deps: PollDeps): Promise<PollReport> {
     report.errors++;
     return report;
   }
+  // Each record's deadline listens to the tick's until that deadline passes: one listener per record by design,
+  // so Node's leak warning at 11 is no news here (the tick's signal is dropped with the tick).
+  setMaxListeners(records.length + 16, tickSignal);
   let ledgerDown: LedgerUnavailableError | undefined;
   // One list of a watcher's captures a tick, whatever the number of its rings.
   const captureLists = new WatcherCaptureLists(deps.gateway);
