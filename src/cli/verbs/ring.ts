@@ -1,7 +1,7 @@
 import { isVirtualMachineId, isWithinAnyScope, parseResourceId, sameResourceId } from '../../azure/armId.js';
 import { armStatus, describeArmError } from '../../azure/armErrors.js';
 import type { AppContext } from '../../appContext.js';
-import { ringSessionSeconds } from '../../captures/ringCaptureParameters.js';
+import { ringRearmAfterSeconds } from '../../captures/ringCaptureParameters.js';
 import type { CaptureRecord, CaptureState } from '../../ledger/captureRecord.js';
 import type { RingHead } from '../../ledger/RingHeads.js';
 import { stripQuery } from '../../redact.js';
@@ -122,7 +122,7 @@ function viewOfGeneration(
   const view: Partial<RingView> = { generation: head.generation };
   if (!record) return view;
   const startedMs = record.startedAt === undefined ? undefined : Date.parse(record.startedAt);
-  const rearmSeconds = ringSessionSeconds(app.config.ring) - app.config.ring.rearmLeadSeconds;
+  const rearmSeconds = ringRearmAfterSeconds(app.config.ring);
   return {
     ...view,
     captureName: record.captureName,
